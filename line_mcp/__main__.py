@@ -1,0 +1,3 @@
+from line_mcp.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,136 @@
+"""The roles of a LINE run, as Protocols.
+
+- :class:`TargetModel`: the vision model being explained, at one layer.
+- :class:`ImageGenerator`: draws a concept (text-to-image or a stand-in).
+- :class:`ConceptProposer`: the LLM that proposes concepts.
+- :class:`ImageEditor`: edits an image for concept ablation.
+- :class:`TextEmbedder`: text embeddings for retrieval and near-duplicates.
+- :class:`ControlSet`: labeled images that give the initial vocabulary.
+
+Every implementation exposes a ``fingerprint``: a short hash of its
+architecture, weights or data, used in cache keys so that a changed model
+never reuses stale activations or images.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import numpy as np
+    from PIL import Image
+
+
+@runtime_checkable
+class TargetModel(Protocol):
+    """A vision model read at one layer, pooled to one value per neuron."""
+
+    name: str
+    fingerprint: str
+    layer: str
+
+    @property
+    def num_neurons(self) -> int: ...
+
+    def layers(self) -> dict[str, str]:
+        """Layer names this target accepts, each with a short description."""
+        ...
+
+    def neuron_names(self) -> list[str] | None:
+        """Names of the layer's neurons when they have one (class logits), else None."""
+        ...
+
+    def activations(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """Pooled activations, shape ``[len(images), num_neurons]``, float32."""
+        ...
+
+
+@dataclass(frozen=True)
+class DrawRequest:
+    """One image to draw: the concept, the full text prompt and its seed.
+
+    ``angle`` and ``lighting`` are the template values the prompt was filled
+    with, for generators that vary a retrieved image instead of reading text.
+    """
+
+    concept: str
+    prompt: str
+    seed: int
+    angle: str = ""
+    lighting: str = ""
+
+
+@dataclass
+class GeneratedImage:
+    """A drawn image and what the generator reports about how it was made."""
+
+    image: Image.Image
+    source: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class ImageGenerator(Protocol):
+    """Draws images for text prompts; a fingerprint, prompt and seed fix an image."""
+
+    name: str
+    fingerprint: str
+
+    def generate(self, requests: Sequence[DrawRequest]) -> list[GeneratedImage]:
+        """Draw every request, batched where the backend can."""
+        ...
+
+
+@runtime_checkable
+class ConceptProposer(Protocol):
+    """An LLM that continues a LINE prompt."""
+
+    name: str
+    fingerprint: str
+
+    def complete(self, prompt: str, seed: int) -> str:
+        """The model's reply to ``prompt``, sampled with ``seed``."""
+        ...
+
+
+@runtime_checkable
+class ImageEditor(Protocol):
+    """Edits an image following an instruction (concept ablation)."""
+
+    name: str
+    fingerprint: str
+
+    def edit(self, image: Image.Image, instruction: str, seed: int) -> Image.Image: ...
+
+
+@runtime_checkable
+class TextEmbedder(Protocol):
+    """Unit-norm sentence embeddings."""
+
+    name: str
+    fingerprint: str
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Shape ``[len(texts), dim]``, rows of unit length."""
+        ...
+
+
+@runtime_checkable
+class ControlSet(Protocol):
+    """Labeled images: the initial vocabulary and the neuron's reference images."""
+
+    name: str
+    fingerprint: str
+
+    def labels(self) -> list[str]:
+        """The vocabulary: distinct labels, in a stable order."""
+        ...
+
+    def items(self) -> list[tuple[str, str]]:
+        """``(image_key, label)`` for every image, in a stable order."""
+        ...
+
+    def load(self, image_key: str) -> Image.Image:
+        """The RGB image behind a key from :meth:`items`."""
+        ...

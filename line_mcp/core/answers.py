@@ -1,0 +1,112 @@
+"""Parsing and validating the LLM's ``<thinking>/<answer>`` replies."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from pydantic import BaseModel
+
+from line_mcp.core.concepts import clean_concept, concept_key, find_duplicate
+
+_ANSWER = re.compile(r"<answer>(.*?)(?:</answer>|<|$)", re.S | re.I)
+_THINKING = re.compile(r"<thinking>(.*?)(?:</thinking>|<answer>|$)", re.S | re.I)
+_PLACEHOLDERS = {"final concept", "summary concept", "concept", "your concept", "answer"}
+
+
+class ParsedAnswer(BaseModel):
+    """What one LLM reply amounts to.
+
+    Attributes:
+        concept: The accepted concept, or None when the reply was rejected.
+        reasoning: The text of the ``<thinking>`` section (may be empty).
+        error: Why the reply was rejected, in words an LLM can act on; None if accepted.
+    """
+
+    concept: str | None
+    reasoning: str = ""
+    error: str | None = None
+
+
+def extract_answer(text: str) -> tuple[str, str]:
+    """Split a reply into (reasoning, answer text), tolerating missing tags.
+
+    The answer is the ``<answer>`` section (closed or not). Without one, the
+    text after ``</thinking>`` is taken, or the whole reply if it has no
+    ``<thinking>`` section either (a bare concept). A reply whose thinking
+    never closes and that has no answer section has no answer: its last line
+    is a truncated thought, not a concept.
+
+    Example:
+        >>> extract_answer("<thinking>spots</thinking><answer> Polka dots. </answer>")
+        ('spots', ' Polka dots. ')
+    """
+    thinking = _THINKING.search(text)
+    reasoning = thinking.group(1).strip() if thinking else ""
+    answer = _ANSWER.search(text)
+    if answer and answer.group(1).strip():
+        return reasoning, answer.group(1)
+    closed = re.split(r"</thinking>", text, flags=re.I)
+    if len(closed) > 1:
+        return reasoning, re.sub(r"</?\w+>", " ", closed[-1])
+    if thinking is None and answer is None:
+        return "", text
+    return reasoning, ""
+
+
+def parse_answer(
+    text: str,
+    forbidden: Iterable[str] = (),
+    max_words: int = 3,
+    similarity: Callable[[str, str], float] | None = None,
+) -> ParsedAnswer:
+    """Parse one reply and validate its concept.
+
+    Rejected: an empty answer, the template's placeholder, more than
+    ``max_words`` words, text without letters, and any concept that duplicates
+    one in ``forbidden`` (see :func:`line_mcp.core.concepts.find_duplicate`).
+
+    Args:
+        text: The LLM's raw reply.
+        forbidden: Concepts that must not be proposed again.
+        max_words: Longest accepted concept, in words.
+        similarity: Optional semantic similarity used for near-duplicates.
+
+    Returns:
+        A :class:`ParsedAnswer`; ``concept`` is set only when accepted.
+
+    Example:
+        >>> parse_answer("<answer>Umbrella</answer>", forbidden=["umbrellas"]).error
+        "'Umbrella' repeats 'umbrellas', which was already proposed"
+    """
+    reasoning, raw = extract_answer(text)
+    # Only the first line of an answer is the concept; models append commentary.
+    first_line = next((line for line in raw.splitlines() if line.strip()), "")
+    concept = clean_concept(first_line)
+    if not concept:
+        return ParsedAnswer(
+            concept=None, reasoning=reasoning, error="the reply had no concept in <answer> tags"
+        )
+    if concept_key(concept) in _PLACEHOLDERS:
+        return ParsedAnswer(
+            concept=None, reasoning=reasoning, error="the answer repeated the placeholder"
+        )
+    if not re.search(r"[A-Za-z]", concept):
+        return ParsedAnswer(
+            concept=None, reasoning=reasoning, error=f"{concept!r} contains no words"
+        )
+    n_words = len(concept.split())
+    if n_words > max_words:
+        return ParsedAnswer(
+            concept=None,
+            reasoning=reasoning,
+            error=f"{concept!r} has {n_words} words; at most {max_words} are allowed",
+        )
+    duplicate = find_duplicate(concept, forbidden, similarity)
+    if duplicate is not None:
+        return ParsedAnswer(
+            concept=None,
+            reasoning=reasoning,
+            error=f"{concept!r} repeats {duplicate!r}, which was already proposed",
+        )
+    return ParsedAnswer(concept=concept, reasoning=reasoning)

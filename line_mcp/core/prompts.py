@@ -1,0 +1,92 @@
+"""LINE prompt templates: loading them from the package and filling them in.
+
+The templates are plain text files under ``prompts/`` at the repository root,
+shipped inside the wheel as ``line_mcp/prompts``. Placeholders are written
+``{name}``; filling checks that every placeholder gets a value and no value is
+left unused, so a template edit cannot silently drop the scoreboard.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+
+from line_mcp.core.scoreboard import ScoreboardEntry
+
+PROMPT_NAMES = ("propose", "summarize", "retry")
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def _prompt_dir() -> Path:
+    packaged = resources.files("line_mcp").joinpath("prompts")
+    if packaged.is_dir():  # installed wheel
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[2] / "prompts"  # source checkout / editable
+
+
+@functools.cache
+def load_template(name: str) -> str:
+    """Read the template ``prompts/{name}.txt``.
+
+    Args:
+        name: One of :data:`PROMPT_NAMES`.
+
+    Returns:
+        The template text with ``{placeholder}`` fields.
+    """
+    if name not in PROMPT_NAMES:
+        raise ValueError(f"unknown prompt {name!r}; known prompts: {', '.join(PROMPT_NAMES)}")
+    return (_prompt_dir() / f"{name}.txt").read_text(encoding="utf-8")
+
+
+def fill(template: str, **values: str) -> str:
+    """Replace each ``{name}`` in ``template`` with ``values[name]``.
+
+    Raises:
+        KeyError: a placeholder has no value, or a value has no placeholder.
+
+    Example:
+        >>> fill("Top: {scoreboard}", scoreboard="- dog: 1.00")
+        'Top: - dog: 1.00'
+    """
+    wanted = set(_PLACEHOLDER.findall(template))
+    if wanted != set(values):
+        raise KeyError(f"template wants {sorted(wanted)}, got {sorted(values)}")
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+
+
+def format_scoreboard(entries: Sequence[ScoreboardEntry]) -> str:
+    """One ``- concept: score`` line per entry, best first."""
+    ranked = sorted(entries, key=lambda e: e.score, reverse=True)
+    return "\n".join(f"- {e.concept}: {e.score:.2f}" for e in ranked)
+
+
+def proposal_prompt(entries: Sequence[ScoreboardEntry], forbidden: Iterable[str]) -> str:
+    """The main-loop prompt: the scoreboard with scores and the forbidden list."""
+    return fill(
+        load_template("propose"),
+        scoreboard=format_scoreboard(entries),
+        forbidden=", ".join(forbidden) or "(none)",
+    )
+
+
+def summary_prompt(top: Sequence[ScoreboardEntry], forbidden: Iterable[str]) -> str:
+    """The summary prompt: the top concepts with scores."""
+    return fill(
+        load_template("summarize"),
+        scoreboard=format_scoreboard(top),
+        forbidden=", ".join(forbidden) or "(none)",
+    )
+
+
+def retry_prompt(prompt: str, error: str) -> str:
+    """The same prompt again, told why the previous answer was rejected."""
+    return prompt + fill(load_template("retry"), error=error)
+
+
+def image_prompt(template: str, concept: str, angle: str, lighting: str) -> str:
+    """The text-to-image prompt, e.g. 'realistic photo of a fox, aerial view, studio lighting'."""
+    return fill(template, concept=concept, angle=angle, lighting=lighting)

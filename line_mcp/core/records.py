@@ -1,0 +1,130 @@
+"""The run record: everything a LINE run did, step by step.
+
+The record is the product, not a log: it is written after every finished step
+and a killed run resumes from it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from line_mcp.core.scoreboard import Origin, ScoreboardEntry, Step
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class DrawnImage(BaseModel):
+    """One image drawn for a concept and the neuron's activation on it.
+
+    Attributes:
+        image_id: Content address of the image in the workspace.
+        prompt: The text-to-image prompt.
+        seed: The generator seed.
+        activation: The neuron's pooled activation on the image.
+        source: What the generator reports about the image (e.g. the bank image it varied).
+    """
+
+    image_id: str
+    prompt: str
+    seed: int
+    activation: float
+    source: dict[str, Any] = Field(default_factory=dict)
+
+
+class Attempt(BaseModel):
+    """One LLM reply within a step; ``error`` says why it was rejected, None if accepted."""
+
+    output: str
+    concept: str | None = None
+    error: str | None = None
+
+
+class StepRecord(BaseModel):
+    """One loop step (1..N) or the summary step ("S").
+
+    ``concept`` and ``score`` are None for a step whose proposals were all
+    rejected; ``skipped`` then says why.
+    """
+
+    step: Step
+    origin: Origin
+    concept: str | None
+    score: float | None
+    novel: bool = True
+    reasoning: str = ""
+    prompt: str = ""
+    attempts: list[Attempt] = Field(default_factory=list)
+    images: list[DrawnImage] = Field(default_factory=list)
+    scoreboard: list[ScoreboardEntry] = Field(default_factory=list)
+    removed: str | None = None
+    replaced_minimum: bool | None = None
+    skipped: str | None = None
+    seconds: dict[str, float] = Field(default_factory=dict)
+    finished_at: str = Field(default_factory=_now)
+
+
+class InitRecord(BaseModel):
+    """How the initial scoreboard was built."""
+
+    scoring: Literal["control", "drawn"]
+    vocabulary_size: int
+    images_per_label: float
+    entries: list[ScoreboardEntry]
+    top_vocabulary: list[tuple[str, float]] = Field(default_factory=list)
+    images: dict[str, list[DrawnImage]] = Field(default_factory=dict)
+    seconds: dict[str, float] = Field(default_factory=dict)
+
+
+class RunRecord(BaseModel):
+    """A LINE run for one neuron.
+
+    Attributes:
+        run_id: Stable id from the neuron, layer, backends and loop config.
+        neuron: Index of the neuron in the layer.
+        status: "running" until the label is set, "failed" with ``error`` otherwise.
+        backends: The backend specs (``BackendConfig.to_dict()``).
+        fingerprints: Role -> fingerprint of the loaded model or data.
+        config: The loop numbers (``LoopConfig.to_dict()``).
+        init: The initial scoreboard, once built.
+        steps: Finished steps in order.
+        label: The best scoreboard entry once the run finished.
+    """
+
+    run_id: str
+    neuron: int
+    layer: str
+    status: Literal["running", "finished", "failed"] = "running"
+    error: str | None = None
+    backends: dict[str, Any]
+    fingerprints: dict[str, str] = Field(default_factory=dict)
+    config: dict[str, Any]
+    init: InitRecord | None = None
+    steps: list[StepRecord] = Field(default_factory=list)
+    label: ScoreboardEntry | None = None
+    created_at: str = Field(default_factory=_now)
+    updated_at: str = Field(default_factory=_now)
+
+    def scoreboard(self) -> list[ScoreboardEntry]:
+        """The board after the last finished step."""
+        for step in reversed(self.steps):
+            if step.scoreboard:
+                return list(step.scoreboard)
+        return list(self.init.entries) if self.init else []
+
+    def proposed(self) -> list[str]:
+        """Every concept the LLM proposed so far (the paper's generation history)."""
+        return [s.concept for s in self.steps if s.concept is not None]
+
+    def failed_streak(self) -> int:
+        """Consecutive skipped steps at the end of the record."""
+        streak = 0
+        for step in reversed(self.steps):
+            if step.skipped is None:
+                break
+            streak += 1
+        return streak

@@ -1,0 +1,244 @@
+"""The workspace: everything a LINE run produces, laid out on disk.
+
+```
+WORKSPACE/
+  runs/RUN_ID.json        one run record, rewritten atomically after every step
+  images/AB/IMAGE_ID.png  drawn images, content-addressed
+  cache.sqlite            image index and per-image layer activations
+  arrays/KEY.npz          whole-layer matrices (control and vocabulary activations)
+```
+Writes go to a temporary file in the same folder and are renamed into place,
+so a process killed at any moment leaves either the old or the new file,
+never half of one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from line_mcp.core.records import RunRecord
+
+_ID = re.compile(r"^[0-9a-f]{24}$")
+_RUN_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+
+class WorkspaceError(ValueError):
+    """A workspace that cannot be used, or an id that does not name anything in it."""
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old or the new file, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def image_id_for(generator_fingerprint: str, prompt: str, seed: int) -> str:
+    """The content address of a drawn image: generator, prompt and seed fix it."""
+    return hashlib.sha256(f"{generator_fingerprint}\x1f{prompt}\x1f{seed}".encode()).hexdigest()[
+        :24
+    ]
+
+
+class Workspace:
+    """A LINE workspace folder.
+
+    Args:
+        root: The folder; created if missing.
+
+    Raises:
+        WorkspaceError: the folder cannot be created or written.
+
+    Example:
+        >>> ws = Workspace(tmp_path)  # doctest: +SKIP
+        >>> ws.save_run(record); ws.load_run(record.run_id).status  # doctest: +SKIP
+        'running'
+    """
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).expanduser().resolve()
+        try:
+            for sub in ("runs", "images", "arrays"):
+                (self.root / sub).mkdir(parents=True, exist_ok=True)
+            probe = self.root / ".write-probe"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as err:
+            raise WorkspaceError(
+                f"workspace {str(self.root)!r} is not writable: {err.strerror or err}"
+            ) from err
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.root / "cache.sqlite", check_same_thread=False, timeout=60)
+        with self._db:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS images (image_id TEXT PRIMARY KEY, generator TEXT, "
+                "concept TEXT, prompt TEXT, seed INTEGER, source TEXT, stored INTEGER)"
+            )
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS activations (target TEXT, layer TEXT, image_id TEXT, "
+                "vector BLOB, PRIMARY KEY (target, layer, image_id))"
+            )
+
+    # --- images -----------------------------------------------------------------------------
+
+    def _image_path(self, image_id: str) -> Path:
+        if not _ID.match(image_id):
+            raise WorkspaceError(f"{image_id!r} is not an image id (24 lowercase hex characters)")
+        return self.root / "images" / image_id[:2] / f"{image_id}.png"
+
+    def put_image(
+        self,
+        image_id: str,
+        image: Image.Image | None,
+        *,
+        generator: str,
+        concept: str,
+        prompt: str,
+        seed: int,
+        source: dict[str, Any],
+    ) -> None:
+        """Index an image; store its pixels too unless ``image`` is None (re-drawable on demand)."""
+        if image is not None:
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG", optimize=False)
+            atomic_write_bytes(self._image_path(image_id), buffer.getvalue())
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT INTO images VALUES (?,?,?,?,?,?,?) ON CONFLICT(image_id) DO UPDATE SET "
+                "stored = max(stored, excluded.stored)",
+                (
+                    image_id,
+                    generator,
+                    concept,
+                    prompt,
+                    seed,
+                    json.dumps(source),
+                    int(image is not None),
+                ),
+            )
+
+    def image_info(self, image_id: str) -> dict[str, Any] | None:
+        """What the index knows of an image: generator, concept, prompt, seed, source, stored."""
+        self._image_path(image_id)  # validates the id
+        with self._lock:
+            row = self._db.execute(
+                "SELECT generator, concept, prompt, seed, source, stored FROM images "
+                "WHERE image_id=?",
+                (image_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        keys = ("generator", "concept", "prompt", "seed", "source", "stored")
+        info = dict(zip(keys, row, strict=True))
+        info["source"] = json.loads(info["source"])
+        info["stored"] = bool(info["stored"])
+        return info
+
+    def has_image(self, image_id: str) -> bool:
+        """Whether the pixels of ``image_id`` are on disk."""
+        return self._image_path(image_id).exists()
+
+    def load_image(self, image_id: str) -> Image.Image:
+        """The stored image; raises WorkspaceError if it is not on disk."""
+        path = self._image_path(image_id)
+        if not path.exists():
+            raise WorkspaceError(f"image {image_id!r} is not stored in this workspace")
+        with Image.open(path) as image:
+            return image.convert("RGB")
+
+    def image_path(self, image_id: str) -> Path:
+        """Where the image's PNG lives (it may not exist yet)."""
+        return self._image_path(image_id)
+
+    # --- activations --------------------------------------------------------------------------
+
+    def get_activations(
+        self, target: str, layer: str, image_ids: Sequence[str]
+    ) -> dict[str, np.ndarray]:
+        """Cached layer vectors of those images that have one."""
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for start in range(0, len(image_ids), 500):
+                chunk = list(image_ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT image_id, vector FROM activations WHERE target=? AND layer=? "
+                    f"AND image_id IN ({marks})",
+                    (target, layer, *chunk),
+                ).fetchall()
+                found.update((i, np.frombuffer(v, dtype=np.float32)) for i, v in rows)
+        return found
+
+    def put_activations(
+        self, target: str, layer: str, image_ids: Iterable[str], vectors: np.ndarray
+    ) -> None:
+        """Store one layer vector per image."""
+        rows = [
+            (target, layer, image_id, np.ascontiguousarray(vector, dtype=np.float32).tobytes())
+            for image_id, vector in zip(image_ids, vectors, strict=True)
+        ]
+        with self._lock, self._db:
+            self._db.executemany("INSERT OR REPLACE INTO activations VALUES (?,?,?,?)", rows)
+
+    # --- whole-layer arrays -------------------------------------------------------------------
+
+    def load_arrays(self, key: str) -> dict[str, np.ndarray] | None:
+        """The arrays saved under ``key``, or None."""
+        path = self.root / "arrays" / f"{key}.npz"
+        if not path.exists():
+            return None
+        with np.load(path, allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
+
+    def save_arrays(self, key: str, **arrays: np.ndarray) -> None:
+        """Save named arrays under ``key`` atomically."""
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        atomic_write_bytes(self.root / "arrays" / f"{key}.npz", buffer.getvalue())
+
+    # --- runs ---------------------------------------------------------------------------------
+
+    def _run_path(self, run_id: str) -> Path:
+        if not _RUN_ID.match(run_id):
+            raise WorkspaceError(f"{run_id!r} is not a run id (letters, digits, '.', '_', '-')")
+        return self.root / "runs" / f"{run_id}.json"
+
+    def save_run(self, record: RunRecord) -> None:
+        """Write a run record atomically."""
+        atomic_write_bytes(self._run_path(record.run_id), record.model_dump_json(indent=1).encode())
+
+    def load_run(self, run_id: str) -> RunRecord | None:
+        """The run record, or None if there is none under that id."""
+        path = self._run_path(run_id)
+        if not path.exists():
+            return None
+        return RunRecord.model_validate_json(path.read_bytes())
+
+    def list_runs(self) -> list[str]:
+        """Ids of the stored runs, sorted."""
+        return sorted(p.stem for p in (self.root / "runs").glob("*.json"))
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,63 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from line_mcp.cli import main, parse_neurons
+
+
+def test_parse_neurons():
+    assert parse_neurons("3,17,40-42") == [3, 17, 40, 41, 42]
+    assert parse_neurons("5,5") == [5]
+    for bad in ("x", "3-1", "1,,2", "-4"):
+        with pytest.raises(ValueError, match="neuron"):
+            parse_neurons(bad)
+
+
+def test_help_is_fast_and_imports_nothing_heavy():
+    code = (
+        "import sys; from line_mcp.cli import build_parser; build_parser(); "
+        "print(sorted(m for m in ('torch', 'transformers', 'diffusers', 'numpy') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_run_loop_with_fakes_writes_table_and_summary(fake_backends, tmp_path, capsys):
+    args = ["run-loop", "--neurons", "0-1", "--iterations", "2", "--workspace", str(tmp_path)]
+    for role in ("target", "generator", "proposer", "embedder", "control"):
+        args += [f"--{role}", "fake"]
+    assert main([*args, "--layer", "colours", "--device", "cpu"]) == 0
+    out = capsys.readouterr()
+    assert "neuron  label" in out.out and "labels were generated" in out.out
+    summary = json.loads((tmp_path / "labels-colours.json").read_text())
+    assert [row["neuron"] for row in summary["labels"]] == [0, 1]
+    assert all(row["status"] == "finished" for row in summary["labels"])
+    assert "step 2:" in out.err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--neurons", "9"], "out of range"),
+        (["--neurons", "0", "--proposer", "nope:x"], "unknown proposer backend 'nope'"),
+        (["--neurons", "0", "--generator", "fake?size=3"], "Allowed options"),
+        (["--neurons", "0", "--iterations", "-1"], "iterations"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message(fake_backends, tmp_path, capsys, extra, message):
+    args = ["run-loop", "--workspace", str(tmp_path), "--layer", "colours", "--device", "cpu"]
+    for role in ("target", "generator", "proposer", "embedder", "control"):
+        args += [f"--{role}", "fake"]
+    assert main(args + extra) == 2
+    assert message in capsys.readouterr().err
+    assert not list(tmp_path.glob("runs/*.json"))
+
+
+def test_unwritable_workspace(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["describe", "--workspace", str(blocker / "ws")]) == 2
+    assert "not writable" in capsys.readouterr().err

@@ -1,0 +1,58 @@
+"""End-to-end on the real embedded stack: pretrained EfficientNet-Lite0, MiniLM,
+SmolLM2 through transformers, the offline image banks. Minutes, marked slow."""
+
+import json
+
+import numpy as np
+import pytest
+
+from line_mcp.cli import main
+
+pytestmark = pytest.mark.slow
+
+
+def test_pretrained_target_recognises_a_bank_koala():
+    from line_mcp.backends.registry import BuildContext, resolve
+    from line_mcp.data import banks
+
+    target = resolve("target", "efficientnet-lite:lite0", BuildContext(layer="logits"))
+    koala = next(e for e in banks.list_bank("tuxpaint") if e.label == "koala")
+    logits = target.activations([banks.render(koala)])[0]
+    top5 = [target.neuron_names()[i] for i in np.argsort(-logits)[:5]]
+    assert "koala" in top5  # real ImageNet weights, not random ones
+
+
+def test_run_loop_on_the_embedded_default(tmp_path):
+    # A 40-label slice of the default control vocabulary keeps the one-off scoring short.
+    args = [
+        "run-loop",
+        "--neurons",
+        "105",
+        "--layer",
+        "logits",
+        "--iterations",
+        "2",
+        "--control",
+        "bank:openmoji?limit=40",
+        "--workspace",
+        str(tmp_path),
+    ]
+    assert main(args) == 0
+    summary = json.loads((tmp_path / "labels-logits.json").read_text())
+    row = summary["labels"][0]
+    assert row["status"] == "finished" and row["label"]
+    record = json.loads((tmp_path / "runs" / f"{row['run_id']}.json").read_text())
+    assert record["init"]["scoring"] == "drawn"
+    assert [s["step"] for s in record["steps"]] == [1, 2, "S"]
+    for step in record["steps"]:
+        # Whatever the small LLM said, only valid, non-duplicate concepts were scored.
+        if step["concept"] is not None:
+            assert len(step["concept"].split()) <= 3 and len(step["images"]) == 5
+            assert step["images"][0]["source"]["bank_image"]
+    board = [e["concept"].lower() for e in record["steps"][-1]["scoreboard"]]
+    assert len(board) == 10 == len(set(board))
+    # Rerunning the same command finds the finished run and does not redo it.
+    run_file = tmp_path / "runs" / f"{row['run_id']}.json"
+    before = run_file.stat().st_mtime_ns
+    assert main(args) == 0
+    assert run_file.stat().st_mtime_ns == before

