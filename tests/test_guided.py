@@ -1,11 +1,12 @@
 """The knowledge-guided proposal modes (LoopConfig.proposal) on the fake backends."""
 
 import re
+from typing import get_args
 
 import pytest
 
 from line_mcp.config import LoopConfig
-from line_mcp.core.candidates import ConceptKnowledge
+from line_mcp.core.candidates import ConceptKnowledge, ProposalOrigin
 from line_mcp.core.concepts import concept_key
 from line_mcp.knowledge.wordnet import WordNet
 from line_mcp.loop import label_neuron, run_id_for
@@ -16,15 +17,7 @@ from tests.knowledge.tiny_wordnet import write_tiny_wordnet
 GUIDED = LoopConfig(
     iterations=4, seed=5, proposal="guided", proposal_explore=0.3, proposal_free_text=True
 )
-ORIGINS = {
-    "llm",
-    "wordnet-hypernym",
-    "wordnet-hyponym",
-    "wordnet-sibling",
-    "wordnet-common-hypernym",
-    "bank",
-    "composition",
-}
+ORIGINS = set(get_args(ProposalOrigin))
 
 
 @pytest.fixture

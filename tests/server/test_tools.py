@@ -119,6 +119,18 @@ async def test_propose_then_update_uses_the_pending_llm_proposal(make_server):
         assert "not time for the summary step" in text
 
 
+def hold_proposals() -> threading.Event:
+    """Make the fake proposer wait (up to 10 s) until the returned event is set."""
+    release = threading.Event()
+
+    def held(prompt, seed):
+        release.wait(10)
+        return f"<answer>idea {seed % 97}</answer>"
+
+    fakes.FakeProposer.script = held
+    return release
+
+
 def strip_times(record):
     data = record.model_dump(mode="json")
     for key in ("created_at", "updated_at"):
@@ -231,13 +243,7 @@ async def test_label_neuron_job_status_result_and_cancel(make_server):
 
 async def test_cancel_stops_a_job_after_the_step_in_progress(make_server):
     server = make_server()
-    release = threading.Event()
-
-    def slow(prompt, seed):
-        release.wait(10)
-        return f"<answer>idea {seed % 97}</answer>"
-
-    fakes.FakeProposer.script = slow
+    release = hold_proposals()
     async with Client(server) as client:
         await warm_init(client, server, 0)
         job, _ = await call(client, "label_neuron", neuron=0)
@@ -381,13 +387,7 @@ async def test_resources_and_prompts(make_server):
 
 async def test_a_call_on_a_run_a_job_is_writing_fails_at_once(make_server):
     server = make_server()
-    release = threading.Event()
-
-    def slow(prompt, seed):
-        release.wait(10)
-        return f"<answer>idea {seed % 97}</answer>"
-
-    fakes.FakeProposer.script = slow
+    release = hold_proposals()
     async with Client(server) as client:
         await warm_init(client, server, 0)
         job, _ = await call(client, "label_neuron", neuron=0)
