@@ -2,7 +2,7 @@
 
     .venv/bin/python tools/benchmark_proposers.py \\
         --workspace line-workspace-benchmark --neurons auto:10 \\
-        --variants guided-embedding,guided-both,llm --out bench-proposers.json
+        --variants guided-embedding,llm,guided-llm --out docs/benchmark/proposers.json
 
 Neurons are EfficientNet-Lite0 class logits, so each has a ground truth: its
 ImageNet class name. ``auto:K`` picks the K classes the generator's image banks
