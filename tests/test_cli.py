@@ -36,6 +36,13 @@ def test_run_loop_with_fakes_writes_table_and_summary(fake_backends, tmp_path, c
     assert [row["neuron"] for row in summary["labels"]] == [0, 1]
     assert all(row["status"] == "finished" for row in summary["labels"])
     assert "step 2:" in out.err
+    pages = sorted(p.name for p in (tmp_path / "reports").iterdir())
+    assert pages == sorted(["index.html", *(f"{row['run_id']}.html" for row in summary["labels"])])
+
+    assert main(["report", "--workspace", str(tmp_path), "--output", str(tmp_path / "out")]) == 0
+    assert "2 run page(s)" in capsys.readouterr().out
+    assert main(["report", "--workspace", str(tmp_path), "--run", "nope"]) == 2
+    assert "no run 'nope'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import io
 
 from mcp_types import ImageContent, ResourceLink
 
@@ -24,14 +23,8 @@ def image_uri(image_id: str) -> str:
 
 def thumbnail(workspace: Workspace, image_id: str) -> ImageContent | None:
     """A PNG thumbnail of a stored image, or None if it is not stored or too large."""
-    if not workspace.has_image(image_id):
-        return None
-    image = workspace.load_image(image_id)
-    image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
-    data = buffer.getvalue()
-    if len(data) > MAX_THUMBNAIL_BYTES:
+    data = workspace.thumbnail_png(image_id, THUMBNAIL_SIDE)
+    if data is None or len(data) > MAX_THUMBNAIL_BYTES:
         return None
     return ImageContent(data=base64.b64encode(data).decode(), mime_type="image/png")
 

@@ -168,6 +168,16 @@ class Workspace:
         with Image.open(path) as image:
             return image.convert("RGB")
 
+    def thumbnail_png(self, image_id: str, side: int) -> bytes | None:
+        """PNG bytes of the stored image shrunk to ``side`` pixels at most, or None if absent."""
+        if not self.has_image(image_id):
+            return None
+        image = self.load_image(image_id)
+        image.thumbnail((side, side))
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", optimize=True)
+        return buffer.getvalue()
+
     def image_path(self, image_id: str) -> Path:
         """Where the image's PNG lives (it may not exist yet)."""
         return self._image_path(image_id)

@@ -1,0 +1,44 @@
+import re
+
+from line_mcp.config import LoopConfig
+from line_mcp.loop import label_neuron
+from line_mcp.report import run_page, write_reports
+from line_mcp.service import LineService
+
+CONFIG = LoopConfig(iterations=2, seed=4)
+
+
+def test_pages_show_the_board_its_images_and_every_step(fake_backends, tmp_path):
+    service = LineService(fake_backends, tmp_path / "ws")
+    records = [label_neuron(service, neuron, CONFIG) for neuron in (0, 1)]
+    index = write_reports(service.workspace, records, tmp_path / "pages")
+
+    listing = index.read_text()
+    for record in records:
+        assert f'href="{record.run_id}.html"' in listing
+        assert f">{record.label.concept}</a>" in listing
+        page = (tmp_path / "pages" / f"{record.run_id}.html").read_text()
+        assert f"neuron {record.neuron} of colours: {record.label.concept}" in page
+        for step in record.steps:
+            assert f"<td>{step.step}</td><td>{step.concept}</td>" in page
+        # Every image behind the final board and every step's images are inlined.
+        board = record.scoreboard()
+        drawn = {e.concept: len(record.init.images.get(e.concept, [])) for e in board}
+        for step in record.steps:
+            drawn[step.concept] = len(step.images)
+        shown = sum(drawn[e.concept] for e in board) + sum(len(s.images) for s in record.steps)
+        assert len(re.findall(r'<img src="data:image/png;base64,', page)) == shown > 0
+
+
+def test_concepts_and_reasons_are_escaped(fake_backends, tmp_path):
+    service = LineService(fake_backends, tmp_path)
+    record = label_neuron(service, 0, CONFIG)
+    odd = "<b>fish</b> & chips"
+    steps = [
+        record.steps[0].model_copy(update={"concept": odd}),
+        record.steps[1].model_copy(update={"concept": None, "skipped": "<script>x</script>"}),
+    ]
+    page = run_page(service.workspace, record.model_copy(update={"steps": steps}))
+    assert "&lt;b&gt;fish&lt;/b&gt; &amp; chips" in page
+    assert "skipped: &lt;script&gt;x&lt;/script&gt;" in page
+    assert "<b>" not in page and "<script" not in page
