@@ -2,6 +2,7 @@
 
 One pass of what a client does with a neuron, each call timed: describe_target,
 init_scoreboard, score_concept, ablate_concept on the concept's best image,
+evaluate_label (held-out CoSy, a job polled to the end),
 propose_concept and update_scoreboard with the proposal. Defaults are the
 embedded stack (EfficientNet-Lite0 ``logits``, neuron 105 = koala). The run is
 stored in the workspace like any other: a later ``run-loop`` with the same
@@ -52,6 +53,18 @@ async def timed(client: Client, timings: dict[str, float], name: str, **argument
     return result.structured_content
 
 
+async def wait_for_job(
+    client: Client, timings: dict[str, float], job_id: str, seconds: float
+) -> dict[str, Any]:
+    """Poll job_status every 2 s until the job ends or ``seconds`` pass; the last status."""
+    deadline = time.perf_counter() + seconds
+    while True:
+        job = await timed(client, timings, "job_status", job_id=job_id)
+        if job["status"] not in ("queued", "running") or time.perf_counter() > deadline:
+            return job
+        await anyio.sleep(2)
+
+
 async def smoke(args: argparse.Namespace) -> dict[str, Any]:
     overrides = {"layer": args.layer, **({"control": args.control} if args.control else {})}
     service = LineService(BackendConfig(**overrides), args.workspace)
@@ -65,12 +78,7 @@ async def smoke(args: argparse.Namespace) -> dict[str, Any]:
         }
         board = await timed(client, timings, "init_scoreboard", neuron=args.neuron)
         if board["job_id"]:
-            deadline = time.perf_counter() + args.wait_init
-            while time.perf_counter() < deadline:
-                job = await timed(client, timings, "job_status", job_id=board["job_id"])
-                if job["status"] not in ("queued", "running"):
-                    break
-                await anyio.sleep(2)
+            await wait_for_job(client, timings, board["job_id"], args.wait_init)
             board = await timed(client, timings, "get_scoreboard", neuron=args.neuron)
             if board["status"] == "initialising":
                 await client.call_tool("cancel_job", {"job_id": board["job_id"]})
@@ -97,6 +105,19 @@ async def smoke(args: argparse.Namespace) -> dict[str, Any]:
             k: ablated.get(k)
             for k in ("method", "activation_before", "activation_after", "relative_drop", "region")
         }
+
+        started = time.perf_counter()
+        job = await timed(client, timings, "evaluate_label", neuron=args.neuron,
+                          label=args.concept)  # fmt: skip
+        job = await wait_for_job(client, timings, job["job_id"], args.wait_init)
+        timings["evaluate_label (job)"] = round(time.perf_counter() - started, 3)
+        evaluation = job["evaluation"] or {"error": job["error"], "status": job["status"]}
+        report["evaluate_label"] = {
+            k: evaluation.get(k)
+            for k in ("label", "auc", "mad", "auprc", "images", "controls", "generator",
+                      "control", "held_out", "error", "status")
+            if k in evaluation
+        }  # fmt: skip
 
         if board["status"] == "finished":
             report["propose_concept"] = "skipped: the run is finished"

@@ -27,8 +27,9 @@ the neuron's mean activation over images drawn of it; a scoreboard keeps the bes
 each step proposes a new concept from the board. Start with describe_target. To label a
 neuron yourself: init_scoreboard, then per step propose a concept (or propose_concept),
 score_concept to look, update_scoreboard to record; summarize_scoreboard at the end. To let
-the server do it: label_neuron (a background job) and poll job_status. Runs are stored on
-disk and survive restarts. The prompt label_neuron_workflow spells out the steps."""
+the server do it: label_neuron (a background job) and poll job_status. evaluate_label grades
+a label on held-out images. Runs are stored on disk and survive restarts. The prompt
+label_neuron_workflow spells out the steps."""
 
 
 def build_server(

@@ -12,7 +12,7 @@ from line_mcp.core.scoreboard import ScoreboardEntry, Step
 
 RunStatus = Literal["not_started", "initialising", "running", "finished", "failed"]
 JobStatus = Literal["queued", "running", "finished", "failed", "cancelled"]
-JobKind = Literal["label_neuron", "init_scoreboard"]
+JobKind = Literal["label_neuron", "init_scoreboard", "evaluate_label"]
 
 
 class ControlInfo(BaseModel):
@@ -171,6 +171,34 @@ class UpdateView(BaseModel):
     board: BoardView
 
 
+class EvaluationView(BaseModel):
+    """CoSy scores of one label for one neuron, on images the loop did not optimise on."""
+
+    neuron: int
+    label: str
+    auc: float = Field(
+        description="chance that a label image drives the neuron harder than a control "
+        "image: 0.5 is chance, 1.0 perfect"
+    )
+    mad: float = Field(description="mean activation difference in control standard deviations")
+    auprc: float = Field(description="average precision of the neuron as a label detector")
+    mann_whitney_p: float = Field(
+        description="one-sided p-value that the label's images drive the neuron more"
+    )
+    concept_mean: float = Field(description="mean activation on the label's images")
+    control_mean: float = Field(description="mean activation on the control images")
+    images: int = Field(description="label images drawn")
+    controls: int = Field(description="control images")
+    generator: str = Field(description="what drew the label's images")
+    control: str = Field(description="the control set")
+    held_out: bool = Field(
+        description="drawing source and control both differ from the loop's, so the score is "
+        "not the loop grading its own images"
+    )
+    note: str
+    image_ids: list[str] = Field(description="the label's images, readable as line://images/{id}")
+
+
 class JobView(BaseModel):
     """A background job; poll ``job_status`` until its status is final."""
 
@@ -182,4 +210,7 @@ class JobView(BaseModel):
     progress: float = Field(description="0..1")
     message: str
     error: str | None = None
+    evaluation: EvaluationView | None = Field(
+        None, description="an evaluate_label job's result, once finished"
+    )
     next: str

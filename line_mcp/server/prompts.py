@@ -49,7 +49,8 @@ def register_prompts(server: MCPServer, driver: RunDriver) -> None:
                 if config.summary
                 else "4. After the last step the run is finished; the label is the best entry.\n"
             )
-            + "5. Optional: ablate_concept on the label's best image to check causally.\n"
+            + "5. Optional: evaluate_label to grade the label on held-out images (CoSy AUC), "
+            "and ablate_concept on the label's best image to check causally.\n"
             f"To let the server do all of it instead: label_neuron(neuron={n}) and poll "
             "job_status."
         )

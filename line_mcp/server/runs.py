@@ -30,7 +30,7 @@ from line_mcp.loop import (
     settle_run,
 )
 from line_mcp.server.jobs import Job, JobManager
-from line_mcp.server.models import BoardView, ProposalView, UpdateView
+from line_mcp.server.models import BoardView, EvaluationView, ProposalView, UpdateView
 from line_mcp.service import LineService, Proposal
 
 #: How long a tool waits for a run another call or a job is writing.
@@ -363,3 +363,49 @@ class RunDriver:
             return self.board(neuron, record)
 
         return self.jobs.submit("label_neuron", neuron, run_id, work)
+
+    # --- held-out evaluation as a job --------------------------------------------------------
+
+    def start_evaluation_job(self, neuron: int, label: str | None, images: int) -> Job:
+        """Score a label (default: the neuron's final label) with CoSy in the background."""
+        from line_mcp.evaluation.cosy import CosyEvaluator, EvaluationConfig
+        from line_mcp.evaluation.labels import LabelRow
+
+        run_id = self.run_id(neuron)
+        if label is None:
+            record = self.service.workspace.load_run(run_id)
+            if record is None or record.label is None:
+                raise RunStateError(
+                    f"neuron {neuron} has no finished run to take a label from: pass label, "
+                    "or finish the run first (label_neuron)"
+                )
+            label = record.label.concept
+        # Built here so that bad sources fail the call, not the job; kept images can be read.
+        evaluator = CosyEvaluator(
+            self.service, EvaluationConfig(images_per_concept=images, keep_images=True)
+        )
+
+        def work(job: Job) -> EvaluationView:
+            job.report(f"drawing {label!r} and reading the control set", 0, 1)
+            score = evaluator.score([LabelRow(neuron, label, origin="mcp")])[0]
+            sources = evaluator.sources
+            return EvaluationView(
+                neuron=neuron,
+                label=label,
+                auc=score.auc,
+                mad=score.mad,
+                auprc=score.auprc,
+                mann_whitney_p=score.mann_whitney_p,
+                concept_mean=score.concept_mean,
+                control_mean=score.control_mean,
+                images=score.n_concept,
+                controls=score.n_control,
+                generator=sources.generator,
+                control=sources.control,
+                held_out=sources.held_out_generator and sources.held_out_control,
+                note=sources.note,
+                image_ids=score.image_ids,
+            )
+
+        key = f"evaluate:{run_id}:{concept_key(label)}:{images}"
+        return self.jobs.submit("evaluate_label", neuron, key, work)

@@ -79,14 +79,33 @@ def with_images(model: BaseModel, blocks: list[Any]) -> CallToolResult:
     return CallToolResult(content=[text, *blocks], structured_content=model.model_dump(mode="json"))
 
 
+def board_rank(score: float, board_scores: list[float]) -> int:
+    """Where ``score`` would land on a board (1 = best); a tie counts as a tie.
+
+    A concept re-scored from its cached images can differ from its board entry in the
+    last bits (a forward pass in another batch), so near-equal scores are ties.
+    """
+    return 1 + sum(s > score + 1e-5 * max(1.0, abs(score)) for s in board_scores)
+
+
 def job_view(job: Job) -> JobView:
-    hint = {
-        "queued": "poll job_status",
-        "running": "poll job_status every few seconds; get_scoreboard shows the board so far",
-        "finished": "call job_result",
-        "failed": "read error; get_scoreboard shows the saved steps; label_neuron resumes",
-        "cancelled": "the saved steps are kept; label_neuron resumes the run",
-    }[job.status]
+    if job.kind == "evaluate_label":
+        hint = {
+            "queued": "poll job_status",
+            "running": "poll job_status every few seconds",
+            "finished": "read evaluation",
+            "failed": "read error",
+            "cancelled": "call evaluate_label again to restart it",
+        }[job.status]
+    else:
+        hint = {
+            "queued": "poll job_status",
+            "running": "poll job_status every few seconds; get_scoreboard shows the board so far",
+            "finished": "call job_result",
+            "failed": "read error; get_scoreboard shows the saved steps; label_neuron resumes",
+            "cancelled": "the saved steps are kept; label_neuron resumes the run",
+        }[job.status]
+    finished_evaluation = job.kind == "evaluate_label" and job.status == "finished"
     return JobView(
         job_id=job.job_id,
         kind=job.kind,
@@ -96,6 +115,7 @@ def job_view(job: Job) -> JobView:
         progress=round(job.progress, 4),
         message=job.message,
         error=job.error,
+        evaluation=job.result if finished_evaluation else None,
         next=hint,
     )
 
@@ -327,7 +347,7 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
                         )
                         for i in images
                     ],
-                    board_rank=1 + sum(s > score for s in board_scores) if board else None,
+                    board_rank=board_rank(score, board_scores) if board else None,
                 )
             )
         return ScoresView(
@@ -387,14 +407,38 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
         from its last saved step; a finished run returns at once."""
         return job_view(await offload(driver.start_label_job, neuron))
 
+    @tool(WRITE)
+    async def evaluate_label(
+        neuron: Neuron,
+        label: Annotated[
+            Concept | None, Field(description="the label to grade; default: the run's label")
+        ] = None,
+        images: Annotated[
+            int, Field(ge=5, le=50, description="label images to draw (CoSy uses 50)")
+        ] = 20,
+    ) -> JobView:
+        """Grade a label the way the field does (CoSy): draw it with the evaluation prompt
+        and seed on image sources the loop did not optimise on, and compare the neuron's
+        activations on those images with a control set (AUC 0.5 = chance, 1.0 = every label
+        image beats every control image). A background job: returns a job id at once; poll
+        job_status, whose 'evaluation' field holds the scores once finished. The first call
+        on a layer also reads the control set (a minute or two on a CPU)."""
+        return job_view(await offload(driver.start_evaluation_job, neuron, label, images))
+
     @tool(READ)
     async def job_status(job_id: JobId) -> JobView:
-        """Status and progress of a background job (label_neuron or an initialising
-        init_scoreboard): queued, running, finished, failed or cancelled."""
+        """Status and progress of a background job (label_neuron, evaluate_label or an
+        initialising init_scoreboard): queued, running, finished, failed or cancelled; a
+        finished evaluate_label job carries its scores in 'evaluation'."""
         return job_view(await offload(driver.jobs.get, job_id))
 
     def _job_result(job_id: str) -> BoardView:
         job = driver.jobs.get(job_id)
+        if job.kind == "evaluate_label":
+            raise ValueError(
+                f"job {job_id} is an evaluation: its scores are the 'evaluation' field of "
+                "job_status"
+            )
         if job.status != "finished":
             raise ValueError(
                 f"job {job_id} is {job.status} ({job.message}); "

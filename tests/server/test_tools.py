@@ -36,8 +36,8 @@ async def test_tool_list_has_typed_schemas(make_server):
     assert set(tools) == {
         "describe_target", "init_scoreboard", "get_scoreboard", "propose_concept",
         "summarize_scoreboard", "update_scoreboard", "generate_images", "get_activations",
-        "score_concept", "ablate_concept", "label_neuron", "job_status", "job_result",
-        "cancel_job",
+        "score_concept", "ablate_concept", "label_neuron", "evaluate_label", "job_status",
+        "job_result", "cancel_job",
     }  # fmt: skip
     for tool in tools.values():
         assert tool.output_schema is not None, tool.name
@@ -241,6 +241,38 @@ async def test_label_neuron_job_status_result_and_cancel(make_server):
         assert cancelled["status"] == "finished"  # too late to cancel: nothing changes
 
 
+async def test_evaluate_label_grades_the_run_label_in_a_job(make_server):
+    from line_mcp.evaluation.cosy import CosyEvaluator, EvaluationConfig
+    from line_mcp.evaluation.labels import LabelRow
+
+    server = make_server()
+    async with Client(server) as client:
+        text = await call_error(client, "evaluate_label", neuron=2)
+        assert "no finished run" in text and "pass label" in text
+        job, _ = await call(client, "label_neuron", neuron=2)
+        server.driver.jobs.wait(job["job_id"], timeout=60)
+        label = (await call(client, "job_result", job_id=job["job_id"]))[0]["label"]["concept"]
+
+        job, _ = await call(client, "evaluate_label", neuron=2, images=6)
+        assert job["kind"] == "evaluate_label"
+        server.driver.jobs.wait(job["job_id"], timeout=60)
+        status, _ = await call(client, "job_status", job_id=job["job_id"])
+        assert status["status"] == "finished" and status["next"] == "read evaluation"
+        evaluation = status["evaluation"]
+        assert evaluation["label"] == label and evaluation["images"] == 6
+        # Fakes are not image banks: the loop's own generator with CoSy's prompt and seed.
+        assert evaluation["held_out"] is False and "loop's generator" in evaluation["note"]
+        direct = CosyEvaluator(server.driver.service, EvaluationConfig(images_per_concept=6))
+        assert evaluation["auc"] == pytest.approx(direct.score([LabelRow(2, label)])[0].auc)
+        image = await client.read_resource(f"line://images/{evaluation['image_ids'][0]}")
+        assert image.contents[0].mime_type == "image/png"
+
+        text = await call_error(client, "job_result", job_id=job["job_id"])
+        assert "'evaluation' field of job_status" in text
+        text = await call_error(client, "evaluate_label", neuron=2, label="teal", images=2)
+        assert "images" in text
+
+
 async def test_cancel_stops_a_job_after_the_step_in_progress(make_server):
     server = make_server()
     release = hold_proposals()
@@ -397,3 +429,12 @@ async def test_a_call_on_a_run_a_job_is_writing_fails_at_once(make_server):
         assert "busy" in text and job["job_id"] in text
         release.set()
         server.driver.jobs.wait(job["job_id"], timeout=30)
+
+
+def test_board_rank_treats_last_bit_differences_as_ties():
+    from line_mcp.server.tools import board_rank
+
+    board = [6.9800003, 2.4, -0.5]  # 6.98 as stored from a batched vocabulary pass
+    assert board_rank(6.98, board) == 1
+    assert board_rank(3.0, board) == 2
+    assert board_rank(-1.0, board) == 4
