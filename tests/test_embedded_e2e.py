@@ -57,3 +57,19 @@ def test_run_loop_on_the_embedded_default(tmp_path):
     before = run_file.stat().st_mtime_ns
     assert main(args) == 0
     assert run_file.stat().st_mtime_ns == before
+
+    # The run's page shows the real drawn images.
+    page = (tmp_path / "reports" / f"{row['run_id']}.html").read_text()
+    assert page.count('<img src="data:image/png;base64,') >= 5 * 3
+
+    # Held-out CoSy of the label on the real stack (a small control slice keeps it short).
+    report_path = tmp_path / "cosy.json"
+    evaluate = ["evaluate", "--run", "all", "--eval-images", "5", "--workspace", str(tmp_path)]
+    evaluate += ["--eval-control", "bank:openclipart?limit=40", "--output", str(report_path)]
+    assert main(evaluate) == 0
+    report = json.loads(report_path.read_text())
+    assert report["sources"]["generator"] == "bank:openmoji"
+    assert report["sources"]["held_out_generator"] is True
+    (score,) = report["scores"]
+    assert score["label"] == row["label"] and 0.0 <= score["auc"] <= 1.0
+    assert score["n_concept"] == 5 and score["n_control"] >= 40
