@@ -57,7 +57,7 @@ def build_server(
         >>> server.run()  # stdio  # doctest: +SKIP
     """
     config = config or LoopConfig()
-    jobs = JobManager(forward=service.progress)
+    jobs = JobManager(forward=service.progress, folder=service.workspace.root / "jobs")
     service.progress = jobs.progress
     driver = RunDriver(service, config, jobs)
 

@@ -1,24 +1,35 @@
 """Background jobs: long work (a whole LINE loop, scoring a layer's vocabulary) runs in a
 worker thread while tool calls return at once with a job id.
 
-Jobs live in the server process; what they produce lives in the workspace, so a
-restarted server loses the job handles but not the runs (start the job again
-and it resumes from the last saved step).
+Jobs run in the server process. Their records (status, message, an evaluation's
+scores) are also written to ``WORKSPACE/jobs/`` when given a folder, so a restarted
+server still answers for an old job id: a job that was running when the server
+stopped reads as failed, and starting it again resumes its run from the last saved
+step (runs live in the workspace).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 import threading
 import traceback
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel
 
 from line_mcp.progress import ProgressCallback
 from line_mcp.server.models import JobKind, JobStatus
+from line_mcp.store.workspace import atomic_write_bytes
+
+#: Job ids are 12 lowercase hex characters (``uuid4().hex[:12]``).
+_JOB_ID = re.compile(r"^[0-9a-f]{12}$")
 
 
 class JobCancelled(Exception):
@@ -74,6 +85,34 @@ class Job:
         if self.cancel_event.is_set():
             raise JobCancelled
 
+    def to_dict(self) -> dict[str, Any]:
+        """The job's record as JSON-ready data (a model result as its JSON form)."""
+        result = self.result.model_dump(mode="json") if isinstance(self.result, BaseModel) else None
+        return {
+            "job_id": self.job_id,
+            "kind": self.kind,
+            "neuron": self.neuron,
+            "run_id": self.run_id,
+            "status": self.status,
+            "done": self.done,
+            "total": self.total,
+            "message": self.message,
+            "result": result,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Job:
+        """A job read back from its record; one that was still active was cut off."""
+        job = cls(**data)
+        if job.active:
+            job.status, job.message = "failed", "interrupted"
+            job.error = (
+                "the server stopped before this job finished; start it again (label_neuron "
+                "resumes the run from its last saved step)"
+            )
+        return job
+
 
 class JobManager:
     """Runs jobs one at a time in a worker thread (they share the model device anyway).
@@ -88,8 +127,14 @@ class JobManager:
         'done'
     """
 
-    def __init__(self, forward: ProgressCallback | None = None, max_jobs: int = 256) -> None:
+    def __init__(
+        self,
+        forward: ProgressCallback | None = None,
+        max_jobs: int = 256,
+        folder: str | Path | None = None,
+    ) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="line-job")
+        self._folder = Path(folder) if folder is not None else None
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -113,14 +158,29 @@ class JobManager:
             job = Job(uuid.uuid4().hex[:12], kind, neuron, run_id)
             self._jobs[job.job_id] = job
             self._forget_old()
+        self._save(job)
         job.future = self._executor.submit(self._run, job, work)
         return job
+
+    def _save(self, job: Job) -> None:
+        """Write the job's record (on every change of status, not on progress)."""
+        if self._folder is not None:
+            data = json.dumps(job.to_dict(), indent=1).encode()
+            atomic_write_bytes(self._folder / f"{job.job_id}.json", data)
+
+    def _load(self, job_id: str) -> Job | None:
+        if self._folder is None or not _JOB_ID.match(job_id):
+            return None
+        path = self._folder / f"{job_id}.json"
+        return Job.from_dict(json.loads(path.read_text())) if path.exists() else None
 
     def _run(self, job: Job, work: Callable[[Job], Any]) -> None:
         if job.cancel_event.is_set():
             job.status, job.message = "cancelled", "cancelled before it started"
+            self._save(job)
             return
         job.status, job.message = "running", "started"
+        self._save(job)
         self._local.job = job
         try:
             job.result = work(job)
@@ -133,6 +193,7 @@ class JobManager:
             traceback.print_exc()  # stderr: the server log
         finally:
             self._local.job = None
+            self._save(job)
 
     def _forget_old(self) -> None:
         finished = [j for j in self._jobs.values() if not j.active]
@@ -141,13 +202,13 @@ class JobManager:
 
     def get(self, job_id: str) -> Job:
         """The job, or KeyError with what is known."""
-        job = self._jobs.get(job_id)
+        job = self._jobs.get(job_id) or self._load(job_id)
         if job is None:
             known = ", ".join(list(self._jobs)[-5:]) or "none"
             raise KeyError(
-                f"unknown job id {job_id!r} (recent jobs: {known}). Jobs live only while the "
-                "server runs, but runs are stored: call get_scoreboard for the neuron, or "
-                "label_neuron again to resume it"
+                f"unknown job id {job_id!r} (recent jobs: {known}). Runs are stored whatever "
+                "happened to a job: call get_scoreboard for the neuron, or label_neuron again "
+                "to resume it"
             )
         return job
 
@@ -162,6 +223,7 @@ class JobManager:
         job.cancel_event.set()
         if job.future is not None and job.future.cancel():
             job.status, job.message = "cancelled", "cancelled before it started"
+            self._save(job)
         return job
 
     def wait(self, job_id: str, timeout: float | None = None) -> Job:

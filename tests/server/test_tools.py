@@ -170,6 +170,35 @@ async def test_state_survives_a_restart(make_server, tmp_path):
         assert update["step"] == 2 and update["origin"] == "llm"
 
 
+async def test_job_ids_outlive_a_restart(make_server):
+    server = make_server()
+    release = hold_proposals()
+    async with Client(server) as client:
+        await warm_init(client, server, 0)
+        running, _ = await call(client, "label_neuron", neuron=0)
+        # The server "dies" mid-job: a new one on the same workspace answers for the id.
+        async with Client(make_server()) as other:
+            status, _ = await call(other, "job_status", job_id=running["job_id"])
+            assert status["status"] == "failed" and "server stopped" in status["error"]
+            assert "label_neuron resumes" in status["next"]
+            text = await call_error(other, "job_status", job_id="../../etc/passwd")
+            assert "unknown job id" in text
+        release.set()
+        server.driver.jobs.wait(running["job_id"], timeout=30)
+        label, _ = await call(client, "label_neuron", neuron=0)
+        server.driver.jobs.wait(label["job_id"], timeout=60)
+        evaluation, _ = await call(client, "evaluate_label", neuron=0, images=5)
+        server.driver.jobs.wait(evaluation["job_id"], timeout=60)
+        before, _ = await call(client, "job_status", job_id=evaluation["job_id"])
+    async with Client(make_server()) as client:
+        after, _ = await call(client, "job_status", job_id=evaluation["job_id"])
+        assert after == before and after["evaluation"]["images"] == 5
+        finished, _ = await call(client, "job_status", job_id=label["job_id"])
+        assert finished["status"] == "finished"
+        result, _ = await call(client, "job_result", job_id=label["job_id"])
+        assert result["status"] == "finished"
+
+
 async def test_parallel_updates_do_not_corrupt_the_board(make_server):
     server = make_server()
     async with Client(server) as client:
