@@ -333,8 +333,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     elif args.neurons:
         raise ValueError("--neurons goes with --label only; runs and CSVs name their neurons")
     elif args.run is not None:
-        ids = [r.strip() for r in args.run.split(",") if r.strip()]
-        run_backends, rows = labels_from_runs(args.workspace, ids)
+        run_backends, rows = labels_from_runs(args.workspace, _run_ids(args.run))
         backends = run_backends.model_copy(update={"device": backends.device})
     else:
         rows = read_label_csv(args.csv)
@@ -501,6 +500,11 @@ def _run_loop(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _run_ids(text: str) -> list[str]:
+    """``--run``: comma-separated run ids, or 'all'."""
+    return [r.strip() for r in text.split(",") if r.strip()]
+
+
 def _report(args: argparse.Namespace) -> int:
     from line_mcp.report import write_reports
     from line_mcp.store import Workspace
@@ -508,18 +512,9 @@ def _report(args: argparse.Namespace) -> int:
     if not Path(args.workspace).is_dir():
         raise ValueError(f"no workspace at {args.workspace}: run `line-mcp run-loop` first")
     workspace = Workspace(args.workspace)
-    known = workspace.list_runs()
-    ids = known if args.run == "all" else [r.strip() for r in args.run.split(",") if r.strip()]
-    if not ids:
+    records = workspace.load_runs(_run_ids(args.run))
+    if not records:
         raise ValueError(f"no runs in {args.workspace}")
-    records = []
-    for run_id in ids:
-        record = workspace.load_run(run_id)
-        if record is None:
-            raise ValueError(
-                f"no run {run_id!r} in {args.workspace}; runs: {', '.join(known[:10]) or 'none'}"
-            )
-        records.append(record)
     index = write_reports(workspace, records, args.output or Path(args.workspace) / "reports")
     print(f"{len(records)} run page(s); open {index}")
     return 0

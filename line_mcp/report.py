@@ -14,6 +14,8 @@ Example:
 from __future__ import annotations
 
 import base64
+import functools
+from collections.abc import Callable
 from html import escape
 from pathlib import Path
 
@@ -43,15 +45,15 @@ def _page(title: str, body: list[str]) -> str:
     )
 
 
-def _thumbnails(workspace: Workspace, images: list[DrawnImage]) -> str:
+def _thumbnails(encoded: Callable[[str], str | None], images: list[DrawnImage]) -> str:
     tags = []
     for image in images:
-        data = workspace.thumbnail_png(image.image_id, REPORT_THUMBNAIL_SIDE)
+        data = encoded(image.image_id)
         if data is None:
             continue
         tip = escape(f"activation {image.activation:.3f}; prompt: {image.prompt}")
         tags.append(
-            f'<img src="data:image/png;base64,{base64.b64encode(data).decode()}" '
+            f'<img src="data:image/png;base64,{data}" '
             f'title="{tip}" alt="activation {image.activation:.3f}">'
         )
     return "".join(tags)
@@ -78,6 +80,13 @@ def run_page(workspace: Workspace, record: RunRecord) -> str:
     label = record.label.concept if record.label else None
     title = f"neuron {record.neuron} of {record.layer}: {label or record.status}"
     images = _images_by_concept(record)
+
+    # A step's images show in both tables: encode each thumbnail once per page.
+    @functools.cache
+    def encoded(image_id: str) -> str | None:
+        data = workspace.thumbnail_png(image_id, REPORT_THUMBNAIL_SIDE)
+        return None if data is None else base64.b64encode(data).decode()
+
     body = [
         f"<h1>{escape(title)}</h1>",
         f'<p class="muted">run {escape(record.run_id)} · target '
@@ -96,7 +105,7 @@ def run_page(workspace: Workspace, record: RunRecord) -> str:
     ]
     for rank, entry in enumerate(record.scoreboard(), 1):
         source = '<span class="generated">generated</span>' if entry.novel else "vocabulary"
-        thumbnails = _thumbnails(workspace, images.get(entry.concept, []))
+        thumbnails = _thumbnails(encoded, images.get(entry.concept, []))
         body.append(
             f"<tr><td>{rank}</td><td>{escape(entry.concept)}</td>"
             f'<td class="num">{entry.score:.3f}</td><td>{escape(str(entry.step))}</td>'
@@ -126,7 +135,7 @@ def run_page(workspace: Workspace, record: RunRecord) -> str:
         body.append(
             f"<tr><td>{escape(str(step.step))}</td><td>{concept}</td><td>{escape(origin)}</td>"
             f'<td class="num">{score}</td><td>{board}</td>'
-            f"<td>{_thumbnails(workspace, step.images)}</td></tr>"
+            f"<td>{_thumbnails(encoded, step.images)}</td></tr>"
         )
     body.append("</table>")
     return _page(title, body)

@@ -371,7 +371,7 @@ def to_markdown(result: dict[str, Any]) -> str:
         f"Run {result['date']} on {result['machine']}; wall time "
         f"{result['seconds']['total'] / 60:.1f} min. LINE: {settings['loop']['iterations']} "
         f"iterations, proposer `{settings['backends']['proposer']}` "
-        f"(proposal mode `{settings.get('proposal', settings['loop']['proposal'])}`), "
+        f"(proposal mode `{settings['proposal']}`), "
         f"loop images from `{settings['backends']['generator']}`, "
         f"vocabulary `{settings['backends']['control']}`. "
         f"CoSy evaluation (held out): {settings['evaluation']['images_per_concept']} images per "

@@ -453,16 +453,10 @@ def labels_from_runs(
             target, generator or control set (evaluate those separately).
     """
     store = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
-    ids = list(run_ids)
-    every = ids == ["all"]
-    if every:
-        ids = store.list_runs()
+    every = list(run_ids) == ["all"]
     rows, backends = [], None
-    for run_id in ids:
-        record = store.load_run(run_id)
-        if record is None:
-            known = ", ".join(store.list_runs()[:10]) or "none"
-            raise ValueError(f"no run {run_id!r} in {store.root}; runs: {known}")
+    for record in store.load_runs(run_ids):
+        run_id = record.run_id
         if record.label is None:
             if every:
                 continue

@@ -254,5 +254,21 @@ class Workspace:
         """Ids of the stored runs, sorted."""
         return sorted(p.stem for p in (self.root / "runs").glob("*.json"))
 
+    def load_runs(self, run_ids: Sequence[str]) -> list[RunRecord]:
+        """The records of ``run_ids``, or of every stored run for ``["all"]``.
+
+        Raises:
+            WorkspaceError: an id that names no stored run (the message lists some that do).
+        """
+        ids = self.list_runs() if list(run_ids) == ["all"] else list(run_ids)
+        records = []
+        for run_id in ids:
+            record = self.load_run(run_id)
+            if record is None:
+                known = ", ".join(self.list_runs()[:10]) or "none"
+                raise WorkspaceError(f"no run {run_id!r} in {self.root}; runs: {known}")
+            records.append(record)
+        return records
+
     def close(self) -> None:
         self._db.close()
