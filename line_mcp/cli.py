@@ -440,6 +440,7 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 
 
 def _run_loop(args: argparse.Namespace) -> int:
+    from line_mcp.engine.stopwatch import Stopwatch
     from line_mcp.loop import LoopError, label_neuron, run_id_for
     from line_mcp.progress import StderrProgress
     from line_mcp.service import LineService
@@ -448,7 +449,8 @@ def _run_loop(args: argparse.Namespace) -> int:
     backends, config = _backends(args), _loop_config(args)
     progress = StderrProgress()
     service = LineService(backends, args.workspace, progress=progress)
-    service.check_neuron(max(neurons))
+    service.backends.check_neuron(max(neurons))
+    clock = Stopwatch()
     rows, records, failed = [], [], 0
     for position, neuron in enumerate(neurons, 1):
 
@@ -467,7 +469,7 @@ def _run_loop(args: argparse.Namespace) -> int:
             )
 
         try:
-            record = label_neuron(service, neuron, config, on_step=on_step)
+            record = label_neuron(service, neuron, config, on_step=on_step, clock=clock)
         except LoopError as err:
             print(f"[line-mcp] neuron {neuron} failed: {err}", file=sys.stderr)
             failed += 1
@@ -481,8 +483,8 @@ def _run_loop(args: argparse.Namespace) -> int:
     summary = {
         "backends": backends.to_dict(),
         "config": config.to_dict(),
-        "fingerprints": service.fingerprints(),
-        "seconds": dict(service.seconds),
+        "fingerprints": service.backends.fingerprints(),
+        "seconds": {**service.backends.clock.totals(), **clock.totals()},
         "workspace": str(service.workspace.root),
         "labels": rows,
     }
@@ -524,7 +526,7 @@ def _describe(args: argparse.Namespace) -> int:
     from line_mcp.service import LineService
 
     service = LineService(_backends(args), args.workspace)
-    print(json.dumps(service.describe(), indent=1))
+    print(json.dumps(service.backends.describe(), indent=1))
     return 0
 
 

@@ -110,7 +110,7 @@ def select_classes(
     A class's depictability is the smaller of its name's best label similarity
     in the two generators (``matches``, the retrieval the drawing itself uses).
     """
-    generators = (loop.generator, evaluator.service.generator)
+    generators = (loop.generator, evaluator.service.backends.generator)
     if not all(hasattr(g, "matches") for g in generators):
         raise ValueError("class selection needs image-bank generators (with matches())")
     depictable = [min(g.matches(name, 1)[0][1] for g in generators) for name in names]
@@ -119,7 +119,7 @@ def select_classes(
 
 
 def _similarity(service: LineService, a: list[str], b: list[str]) -> list[float]:
-    va, vb = service.embedder.embed(a), service.embedder.embed(b)
+    va, vb = service.backends.embedder.embed(a), service.backends.embedder.embed(b)
     return [float(x @ y) for x, y in zip(va, vb, strict=True)]
 
 
@@ -182,11 +182,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         layer_start = time.perf_counter()
         # Shares the loaded embedder, generator and proposer across layers.
         service = base if layer == base_backends.layer else base.with_backends(layer=layer)
-        service.load()
+        service.backends.load()
         evaluator = CosyEvaluator(service, evaluation)
         report_sources = evaluator.sources
         if layer == "logits":
-            names = service.target.neuron_names()
+            names = service.backends.target.neuron_names()
             if names is None:
                 from line_mcp.backends.torch_target import imagenet_class_names
 
@@ -195,12 +195,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             neurons = [(i, name, depict) for i, name, depict in picked]
         else:
             rng = derived_rng(args.seed, "benchmark-neurons", layer)
-            chosen = sorted(rng.sample(range(service.target.num_neurons), args.hidden_neurons))
+            chosen = sorted(
+                rng.sample(range(service.backends.target.num_neurons), args.hidden_neurons)
+            )
             neurons = [(n, None, None) for n in chosen]
-        vocabulary = service.vocabulary_scores(base_loop)
+        vocabulary = service.vocabulary.scores(base_loop)
         control_vocabulary = None
         if "vocab-control" in args.baselines:
-            control_vocabulary = service.vocabulary_scores(
+            control_vocabulary = service.vocabulary.scores(
                 base_loop.model_copy(update={"init_scoring": "control"})
             )
         layer_rows = []

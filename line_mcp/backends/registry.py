@@ -24,6 +24,8 @@ from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ValidationError
 
+from line_mcp.errors import LineError
+
 if TYPE_CHECKING:
     from line_mcp.backends.base import TextEmbedder
 
@@ -31,7 +33,7 @@ Role = Literal["target", "generator", "proposer", "editor", "embedder", "control
 ROLES: tuple[Role, ...] = ("target", "generator", "proposer", "editor", "embedder", "control")
 
 
-class BackendError(ValueError):
+class BackendError(LineError, ValueError):
     """A spec that cannot be resolved or a backend that cannot be built; says what is allowed."""
 
 

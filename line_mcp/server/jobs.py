@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from line_mcp.errors import LineError, UnknownIdError
 from line_mcp.progress import ProgressCallback
 from line_mcp.server.models import JobKind, JobStatus
 from line_mcp.store.workspace import atomic_write_bytes
@@ -187,9 +188,12 @@ class JobManager:
             job.status, job.message = "finished", "finished"
         except JobCancelled:
             job.status, job.message = "cancelled", "cancelled; the run record keeps every step"
-        except Exception as err:  # a job's failure is reported through job_status
+        except LineError as err:  # a job's failure is reported through job_status
             job.status, job.error = "failed", f"{type(err).__name__}: {err}"
             job.message = "failed"
+        except Exception as err:  # a bug: the details go to the server log only
+            job.status, job.message = "failed", "failed"
+            job.error = f"internal error ({type(err).__name__}); the server's log has the details"
             traceback.print_exc()  # stderr: the server log
         finally:
             self._local.job = None
@@ -205,7 +209,7 @@ class JobManager:
         job = self._jobs.get(job_id) or self._load(job_id)
         if job is None:
             known = ", ".join(list(self._jobs)[-5:]) or "none"
-            raise KeyError(
+            raise UnknownIdError(
                 f"unknown job id {job_id!r} (recent jobs: {known}). Runs are stored whatever "
                 "happened to a job: call get_scoreboard for the neuron, or label_neuron again "
                 "to resume it"

@@ -30,12 +30,13 @@ import numpy as np
 from PIL import Image
 
 from line_mcp.core.records import RunRecord
+from line_mcp.errors import LineError
 
 _ID = re.compile(r"^[0-9a-f]{24}$")
 _RUN_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 
-class WorkspaceError(ValueError):
+class WorkspaceError(LineError, ValueError):
     """A workspace that cannot be used, or an id that does not name anything in it."""
 
 
