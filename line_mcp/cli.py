@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from line_mcp.errors import InputError, LineError
+
 DEFAULT_WORKSPACE = "line-workspace"
 
 
@@ -16,7 +18,7 @@ def parse_neurons(text: str) -> list[int]:
     """Parse ``"3,17,40-45"`` into ``[3, 17, 40, 41, 42, 43, 44, 45]``.
 
     Raises:
-        ValueError: with the offending part and the accepted syntax.
+        InputError: with the offending part and the accepted syntax.
     """
     neurons: list[int] = []
     for part in (p.strip() for p in text.split(",")):
@@ -27,14 +29,14 @@ def parse_neurons(text: str) -> list[int]:
                 continue
             first, last = int(low), int(high)
         except ValueError:
-            raise ValueError(
+            raise InputError(
                 f"bad neuron list part {part!r} in {text!r}: use indices and ranges like 3,17,40-45"
             ) from None
         if first > last or first < 0:
-            raise ValueError(f"bad neuron range {part!r}: write low-high with 0 <= low <= high")
+            raise InputError(f"bad neuron range {part!r}: write low-high with 0 <= low <= high")
         neurons.extend(range(first, last + 1))
     if any(n < 0 for n in neurons):
-        raise ValueError(f"neuron indices must be >= 0, got {text!r}")
+        raise InputError(f"neuron indices must be >= 0, got {text!r}")
     return list(dict.fromkeys(neurons))
 
 
@@ -219,25 +221,10 @@ def _add_serve_parser(commands: Any, preset: str | None) -> None:
     )
 
 
-def load_plugins(modules: list[str]) -> None:
-    """Import backend plugin modules (they call ``register``), plus ``$LINE_MCP_PLUGINS``."""
-    import importlib
-    import os
-
-    from line_mcp.backends.registry import _load_builtin
-
-    _load_builtin()
-    names = [*modules, *os.environ.get("LINE_MCP_PLUGINS", "").split(",")]
-    for name in dict.fromkeys(n.strip() for n in names if n.strip()):
-        try:
-            importlib.import_module(name)
-        except ImportError as err:
-            raise ValueError(f"cannot import plugin module {name!r}: {err}") from err
-
-
 def _serve(args: argparse.Namespace) -> int:
     import os
 
+    from line_mcp.backends.registry import load_plugins
     from line_mcp.progress import StderrProgress
     from line_mcp.server import build_server
     from line_mcp.server.app import serve_http
@@ -328,10 +315,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     backends = _backends(args)
     if args.label is not None:
         if not args.neurons:
-            raise ValueError("--label needs --neurons (which neurons the label describes)")
+            raise InputError("--label needs --neurons (which neurons the label describes)")
         rows = [LabelRow(n, args.label) for n in parse_neurons(args.neurons)]
     elif args.neurons:
-        raise ValueError("--neurons goes with --label only; runs and CSVs name their neurons")
+        raise InputError("--neurons goes with --label only; runs and CSVs name their neurons")
     elif args.run is not None:
         run_backends, rows = labels_from_runs(args.workspace, _run_ids(args.run))
         backends = run_backends.model_copy(update={"device": backends.device})
@@ -512,11 +499,11 @@ def _report(args: argparse.Namespace) -> int:
     from line_mcp.store import Workspace
 
     if not Path(args.workspace).is_dir():
-        raise ValueError(f"no workspace at {args.workspace}: run `line-mcp run-loop` first")
+        raise InputError(f"no workspace at {args.workspace}: run `line-mcp run-loop` first")
     workspace = Workspace(args.workspace)
     records = workspace.load_runs(_run_ids(args.run))
     if not records:
-        raise ValueError(f"no runs in {args.workspace}")
+        raise InputError(f"no runs in {args.workspace}")
     index = write_reports(workspace, records, args.output or Path(args.workspace) / "reports")
     print(f"{len(records)} run page(s); open {index}")
     return 0
@@ -531,9 +518,8 @@ def _describe(args: argparse.Namespace) -> int:
 
 
 def _list_backends() -> int:
-    from line_mcp.backends.registry import ROLES, _load_builtin, registrations
+    from line_mcp.backends.registry import ROLES, registrations
 
-    _load_builtin()
     for role in ROLES:
         print(f"{role}:")
         for r in registrations(role):
@@ -554,9 +540,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from pydantic import ValidationError
 
-    from line_mcp.backends.registry import BackendError
-    from line_mcp.service import NeuronError
-    from line_mcp.store import WorkspaceError
+    from line_mcp.errors import user_message
 
     try:
         if args.command == "run-loop":
@@ -570,12 +554,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(args)
         return _list_backends()
-    except (BackendError, NeuronError, WorkspaceError, ValueError) as err:
-        message = str(err)
-        if isinstance(err, ValidationError):
-            message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
-        print(f"line-mcp: error: {message}", file=sys.stderr)
+    except (LineError, ValidationError) as err:  # meant for the user: what was wrong
+        print(f"line-mcp: error: {user_message(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("line-mcp: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
+    except Exception as err:  # a bug, not a user mistake: show where it happened
+        import traceback
+
+        traceback.print_exc()
+        print(f"line-mcp: internal error ({type(err).__name__}); please report it", file=sys.stderr)
+        return 1
