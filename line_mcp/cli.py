@@ -460,7 +460,10 @@ def _run_loop(args: argparse.Namespace) -> int:
         except LoopError as err:
             print(f"[line-mcp] neuron {neuron} failed: {err}", file=sys.stderr)
             failed += 1
-            record = service.workspace.load_run(run_id_for(service, neuron, config))
+            saved = service.workspace.load_run(run_id_for(service, neuron, config))
+            if saved is None:  # a LoopError comes after the record was saved
+                raise
+            record = saved
         rows.append(_label_row(record))
         records.append(record)
     _print_table(rows)

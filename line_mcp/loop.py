@@ -244,7 +244,7 @@ def label_neuron(
     while (step := next_step(record, config)) is not None:
         step_clock = Stopwatch(parent=clock)
         proposal = propose_step(service.proposals, record, config, step, step_clock)
-        origin = "summary" if step == "S" else "llm"
+        origin: Origin = "summary" if step == "S" else "llm"
         apply_proposal(service.drawing, record, config, step, proposal, origin, step_clock)
         settle_run(record, config, service.config.proposer)
         save()

@@ -68,9 +68,10 @@ class Ablation:
         editor, target = self.backends.editor, self.backends.target
         region: list[int] | None = None
         if editor is not None:
-            instruction: str | None = f"remove the {concept} from the image"
+            ask = f"remove the {concept} from the image"
+            instruction: str | None = ask
             with self.backends.lock, timed(clock, "edit"):
-                edited = editor.edit(image, instruction, seed).convert("RGB")
+                edited = editor.edit(image, ask, seed).convert("RGB")
             if edited.size != image.size:  # editors may work at their own resolution
                 edited = edited.resize(image.size, Image.Resampling.LANCZOS)
             method, maker = "edit", editor.fingerprint
@@ -82,7 +83,7 @@ class Ablation:
             instruction = None
             boxes = occlusion.grid_boxes(image.size)
             occluded = [occlusion.occlude(image, box) for box in boxes]
-            drops = []
+            drops: list[float] = []
             for start in range(0, len(occluded), _OCCLUSION_BATCH):
                 rows = self.drawing.read_activations(
                     occluded[start : start + _OCCLUSION_BATCH], clock

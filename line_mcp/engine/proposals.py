@@ -115,7 +115,8 @@ class FreeTextStrategy:
         clock: Stopwatch | None = None,
     ) -> Proposal:
         """Ask ``prompt`` (the request's or a hinted one) with up to ``retries`` re-asks."""
-        config, attempts, current = request.config, [], prompt
+        config, current = request.config, prompt
+        attempts: list[Attempt] = []
         for attempt in range(retries + 1):
             with self.backends.lock, timed(clock, "llm"):
                 output = self.backends.proposer.complete(
@@ -196,8 +197,9 @@ class CandidateRanker:
         counts as a duplicate of the concept already drawn from that label.
         """
         texts = list(dict.fromkeys([*(c.concept for c in pool), *taken]))
-        embedded = self.backends.embedder.embed(texts) if texts else []
-        vectors = dict(zip(texts, embedded, strict=True))
+        vectors: dict[str, np.ndarray] = (
+            dict(zip(texts, self.backends.embedder.embed(texts), strict=True)) if texts else {}
+        )
         fresh = filter_new(pool, taken, config.max_concept_words, vectors)
         generator = self.backends.generator
         if not isinstance(generator, LabelMatcher):
@@ -230,7 +232,7 @@ class GuidedStrategy:
 
     def propose(self, request: ProposalRequest, clock: Stopwatch | None = None) -> Proposal:
         pool, board, rng = _knowledge_pool(self.knowledge, request, clock)
-        config, attempts = request.config, []
+        config, attempts = request.config, list[Attempt]()
         if config.proposal_free_text:
             free = self.free_text.ask(request, request.prompt, retries=0, clock=clock)
             attempts = free.attempts

@@ -117,7 +117,7 @@ class Vocabulary:
         key = f"vocabulary-{self.vocabulary_key(config)}"
         cached = self.workspace.load_arrays(key)
         if cached is None:
-            rows = []
+            rows: list[np.ndarray] = []
             for start in range(0, len(labels), _VOCABULARY_CHUNK):
                 chunk = labels[start : start + _VOCABULARY_CHUNK]
                 drawn = self.drawing.draw(chunk, config, keep_images=False, clock=clock)

@@ -201,6 +201,8 @@ class RunDriver:
         with self.locked(run_id):
             record = self._started(neuron)
             step = next_step(record, self.config)
+            if step is None:  # _started() returns only runs with a step left
+                raise RunStateError(f"the run of neuron {neuron} has no step left")
             self._check_step(step, summary)
             pending = record.pending
             if pending is not None and pending.step == step:
@@ -358,7 +360,7 @@ class RunDriver:
         run_id = self.run_id(neuron)
         total = 1 + self.config.iterations + int(self.config.summary)
 
-        def work(job: Job) -> dict[str, Any]:
+        def work(job: Job) -> BoardView:
             def on_step(record: RunRecord) -> None:
                 done = 1 + len(record.steps)
                 last = record.steps[-1] if record.steps else None

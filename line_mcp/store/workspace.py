@@ -230,7 +230,8 @@ class Workspace:
     def save_arrays(self, key: str, **arrays: np.ndarray) -> None:
         """Save named arrays under ``key`` atomically."""
         buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
+        # numpy's stub types every keyword of savez as bool.
+        np.savez(buffer, **arrays)  # type: ignore[arg-type]
         atomic_write_bytes(self.root / "arrays" / f"{key}.npz", buffer.getvalue())
 
     # --- runs ---------------------------------------------------------------------------------
