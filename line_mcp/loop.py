@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Callable
 
 from line_mcp.config import LoopConfig
-from line_mcp.core.records import RunRecord, StepRecord
+from line_mcp.core.records import RunRecord, StepRecord, utc_now
 from line_mcp.core.scoreboard import (
     Origin,
     ScoreboardEntry,
@@ -78,7 +77,7 @@ def open_run(service: LineService, neuron: int, config: LoopConfig) -> RunRecord
 def save_run(service: LineService, record: RunRecord) -> None:
     """Stamp the record with the loaded backends' fingerprints and the time, and store it."""
     record.fingerprints = service.backends.fingerprints()
-    record.updated_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    record.updated_at = utc_now()
     service.workspace.save_run(record)
 
 

@@ -27,6 +27,7 @@ from pydantic import BaseModel
 from line_mcp.errors import LineError, UnknownIdError
 from line_mcp.progress import ProgressCallback
 from line_mcp.server.models import JobKind, JobStatus
+from line_mcp.store import versions
 from line_mcp.store.workspace import atomic_write_bytes
 
 #: Job ids are 12 lowercase hex characters (``uuid4().hex[:12]``).
@@ -90,6 +91,8 @@ class Job:
         """The job's record as JSON-ready data (a model result as its JSON form)."""
         result = self.result.model_dump(mode="json") if isinstance(self.result, BaseModel) else None
         return {
+            "format_version": versions.JOB_FORMAT,
+            "writer": versions.writer(),
             "job_id": self.job_id,
             "kind": self.kind,
             "neuron": self.neuron,
@@ -105,6 +108,8 @@ class Job:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Job:
         """A job read back from its record; one that was still active was cut off."""
+        data = versions.upgrade_job(dict(data))
+        data.pop("format_version"), data.pop("writer")
         job = cls(**data)
         if job.active:
             job.status, job.message = "failed", "interrupted"
