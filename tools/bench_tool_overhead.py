@@ -41,9 +41,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         service = LineService(backends, folder)
         server = build_server(service, config)
-        service.drawing.score_concept(
-            0, "teal", config
-        )  # draw once: every call below hits the cache
+        # Draw once: every call below hits the cache.
+        service.drawing.score_concept(0, "teal", config)
 
         direct = []
         for _ in range(args.calls):

@@ -52,6 +52,7 @@ from typing import Any
 
 import numpy as np
 
+from line_mcp.backends.base import LabelMatcher
 from line_mcp.config import BackendConfig, LoopConfig
 from line_mcp.core.concepts import concept_key
 from line_mcp.core.seeds import derived_rng
@@ -110,10 +111,11 @@ def select_classes(
     A class's depictability is the smaller of its name's best label similarity
     in the two generators (``matches``, the retrieval the drawing itself uses).
     """
-    generators = (loop.generator, evaluator.service.backends.generator)
-    if not all(hasattr(g, "matches") for g in generators):
+    generators = [loop.backends.generator, evaluator.service.backends.generator]
+    matchers = [g for g in generators if isinstance(g, LabelMatcher)]
+    if len(matchers) != len(generators):
         raise ValueError("class selection needs image-bank generators (with matches())")
-    depictable = [min(g.matches(name, 1)[0][1] for g in generators) for name in names]
+    depictable = [min(g.matches(name, 1)[0][1] for g in matchers) for name in names]
     order = sorted(range(len(names)), key=lambda i: (-round(depictable[i], 6), i))
     return [(i, names[i], depictable[i]) for i in order[:count]]
 
@@ -346,7 +348,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "machine": f"{platform.machine()}, {platform.system()}",
         "settings": {
             "loop": base_loop.to_dict(),
-            "proposal": base.resolved_proposal(base_loop),
+            "proposal": base.proposals.resolved_mode(base_loop),
             "variants": [v.__dict__ for v in variants],
             "evaluation": evaluation.model_dump(mode="json"),
             "evaluation_sources": report_sources.model_dump() if report_sources else None,
