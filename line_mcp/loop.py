@@ -39,12 +39,14 @@ class LoopError(LineError, RuntimeError):
 
 
 def run_id_for(service: LineService, neuron: int, config: LoopConfig) -> str:
-    """A stable id: the same neuron, backends and loop numbers give the same run."""
-    backends = service.config.to_dict()
-    backends.pop("device")  # where it runs does not change what it computes
-    digest = hashlib.sha256(
-        json.dumps([backends, config.to_dict(), neuron], sort_keys=True).encode()
-    ).hexdigest()[:10]
+    """A stable id: the same neuron, backends and loop numbers give the same run.
+
+    It hashes the run identities of both configs (:meth:`LoopConfig.identity`):
+    where it runs (the device) does not count, and an option added later counts
+    only when set away from its default, so stored runs keep their ids.
+    """
+    identity = [service.config.identity("run"), config.identity("run"), neuron]
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:10]
     layer = "".join(c if c.isalnum() or c in "._-" else "_" for c in service.config.layer)
     return f"{layer}-n{neuron:05d}-{digest}"
 

@@ -114,8 +114,7 @@ class Vocabulary:
             return VocabularyScores(
                 labels, (sums / counts[:, None]).astype(np.float32), scoring, float(counts.mean())
             )
-        key = f"vocabulary-{self.vocabulary_key(config)}"
-        cached = self.workspace.load_arrays(key)
+        cached = self._cached_vocabulary(config)
         if cached is None:
             rows: list[np.ndarray] = []
             for start in range(0, len(labels), _VOCABULARY_CHUNK):
@@ -124,7 +123,7 @@ class Vocabulary:
                 rows.extend(c.activations.mean(axis=0) for c in drawn)
                 self.progress("vocabulary drawn", start + len(chunk), len(labels))
             cached = {"scores": np.stack(rows).astype(np.float32)}
-            self.workspace.save_arrays(key, **cached)
+            self.workspace.save_arrays(f"vocabulary-{self.vocabulary_key(config)}", **cached)
         return VocabularyScores(labels, cached["scores"], scoring, float(config.images_per_concept))
 
     def control_key(self) -> str:
@@ -133,7 +132,23 @@ class Vocabulary:
         return f"control-{digest(target.fingerprint, target.layer, control.fingerprint)}"
 
     def vocabulary_key(self, config: LoopConfig) -> str:
-        """The cache key of drawn vocabulary scores: the backends and what changes the images."""
+        """The cache key of drawn vocabulary scores: the backends' fingerprints and the
+        loop's image identity (:meth:`LoopConfig.identity`), every field that changes
+        a drawn image."""
+        backends = self.backends
+        return digest(
+            backends.target.fingerprint,
+            backends.target.layer,
+            backends.generator.fingerprint,
+            backends.control.fingerprint,
+            config.identity("images"),
+        )
+
+    def format_one_vocabulary_key(self, config: LoopConfig) -> str:
+        """The key workspaces of format 1 saved drawn vocabulary scores under.
+
+        Only for upgrading: :meth:`scores` moves such a cache to :meth:`vocabulary_key`.
+        """
         backends = self.backends
         return digest(
             backends.target.fingerprint,
@@ -147,6 +162,18 @@ class Vocabulary:
             config.lightings,
         )
 
+    def _cached_vocabulary(self, config: LoopConfig) -> dict[str, np.ndarray] | None:
+        """The drawn scores under the current key, or a format-1 cache saved under it now."""
+        key = f"vocabulary-{self.vocabulary_key(config)}"
+        cached = self.workspace.load_arrays(key)
+        if cached is None:
+            cached = self.workspace.load_arrays(
+                f"vocabulary-{self.format_one_vocabulary_key(config)}"
+            )
+            if cached is not None:
+                self.workspace.save_arrays(key, **cached)
+        return cached
+
     def ready(self, config: LoopConfig) -> bool:
         """Whether the layer's vocabulary scores are cached, so an initial board is quick.
 
@@ -155,7 +182,8 @@ class Vocabulary:
         """
         if self.resolved_init_scoring(config) == "control":
             return self.workspace.has_arrays(self.control_key())
-        return self.workspace.has_arrays(f"vocabulary-{self.vocabulary_key(config)}")
+        keys = (self.vocabulary_key(config), self.format_one_vocabulary_key(config))
+        return any(self.workspace.has_arrays(f"vocabulary-{key}") for key in keys)
 
     def initial_board(
         self, neuron: int, config: LoopConfig, clock: Stopwatch | None = None
