@@ -73,3 +73,13 @@ def test_a_newer_format_is_refused_with_a_message(tmp_path):
 def test_old_timestamps_become_utc_with_z():
     assert versions.as_utc("2026-01-02T03:04:05+00:00") == "2026-01-02T03:04:05Z"
     assert versions.as_utc("2026-01-02T03:04:05-0130") == "2026-01-02T04:34:05Z"
+
+
+def test_a_format_one_job_record_loads():
+    from line_mcp.server.jobs import Job
+
+    old = {"job_id": "j1", "kind": "label_neuron", "neuron": 3, "run_id": "r", "status": "finished"}
+    job = Job.from_dict({**old, "done": 1, "total": 1, "message": "finished", "result": None})
+    assert job.status == "finished" and job.to_dict()["format_version"] == versions.JOB_FORMAT
+    with pytest.raises(versions.FormatError):
+        Job.from_dict({**old, "format_version": 99})
