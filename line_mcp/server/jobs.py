@@ -109,7 +109,7 @@ class Job:
     def from_dict(cls, data: dict[str, Any]) -> Job:
         """A job read back from its record; one that was still active was cut off."""
         data = versions.upgrade_job(dict(data))
-        data.pop("format_version"), data.pop("writer")
+        del data["format_version"], data["writer"]  # stamps of the file, not job state
         job = cls(**data)
         if job.active:
             job.status, job.message = "failed", "interrupted"

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -54,6 +55,7 @@ def as_utc(stamp: str) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@functools.cache
 def writer() -> str:
     """``line-mcp X.Y.Z``: the package version stamped into saved files."""
     from importlib.metadata import PackageNotFoundError, version
