@@ -6,8 +6,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from line_mcp.errors import InputError, LineError
 
 DEFAULT_WORKSPACE = "line-workspace"
 
@@ -16,7 +19,7 @@ def parse_neurons(text: str) -> list[int]:
     """Parse ``"3,17,40-45"`` into ``[3, 17, 40, 41, 42, 43, 44, 45]``.
 
     Raises:
-        ValueError: with the offending part and the accepted syntax.
+        InputError: with the offending part and the accepted syntax.
     """
     neurons: list[int] = []
     for part in (p.strip() for p in text.split(",")):
@@ -27,26 +30,63 @@ def parse_neurons(text: str) -> list[int]:
                 continue
             first, last = int(low), int(high)
         except ValueError:
-            raise ValueError(
+            raise InputError(
                 f"bad neuron list part {part!r} in {text!r}: use indices and ranges like 3,17,40-45"
             ) from None
         if first > last or first < 0:
-            raise ValueError(f"bad neuron range {part!r}: write low-high with 0 <= low <= high")
+            raise InputError(f"bad neuron range {part!r}: write low-high with 0 <= low <= high")
         neurons.extend(range(first, last + 1))
     if any(n < 0 for n in neurons):
-        raise ValueError(f"neuron indices must be >= 0, got {text!r}")
+        raise InputError(f"neuron indices must be >= 0, got {text!r}")
     return list(dict.fromkeys(neurons))
+
+
+def _model_options(
+    parser: argparse.ArgumentParser, model: type[Any], title: str, skip: tuple[str, ...] = ()
+) -> None:
+    """One option per field of a config model: help from its description, choices from
+    its ``Literal``, ``--x/--no-x`` for a bool, comma-separated values for a tuple.
+
+    Defaults stay None (not given) so that a preset's values and the model's own
+    defaults apply; the help shows the model's default.
+    """
+    import typing
+
+    group = parser.add_argument_group(title)
+    defaults = model()
+    for name, info in model.model_fields.items():
+        if name in skip:
+            continue
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        flags = [f"--{name.replace('_', '-')}", *([extra["cli"]] if "cli" in extra else [])]
+        default = getattr(defaults, name)
+        shown = ",".join(default) if isinstance(default, tuple) else default
+        shown = "none" if shown is None else shown
+        help_text = f"{info.description} (default: {shown})"
+        annotation = info.annotation
+        args = typing.get_args(annotation)
+        kwargs: dict[str, Any] = {"dest": name, "default": None, "help": help_text}
+        if annotation is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif typing.get_origin(annotation) is typing.Literal:
+            kwargs["choices"] = args
+        elif typing.get_origin(annotation) is tuple:
+            kwargs["type"] = _comma_tuple
+            kwargs["metavar"] = "A,B,..."
+        elif annotation in (int, float):
+            kwargs["type"] = annotation
+        group.add_argument(*flags, **kwargs)
+
+
+def _comma_tuple(text: str) -> tuple[str, ...]:
+    """``"a, b,c"`` -> ``("a", "b", "c")``."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 def _add_backend_options(parser: argparse.ArgumentParser) -> None:
     from line_mcp.config import BackendConfig
 
-    defaults = BackendConfig()
-    group = parser.add_argument_group("backends (spec strings; see `line-mcp backends`)")
-    for name in ("target", "layer", "generator", "proposer", "embedder", "control", "device"):
-        group.add_argument(
-            f"--{name}", default=getattr(defaults, name), help=f"default: {getattr(defaults, name)}"
-        )
+    _model_options(parser, BackendConfig, "backends (spec strings; see `line-mcp backends`)")
     parser.add_argument(
         "--workspace",
         default=DEFAULT_WORKSPACE,
@@ -57,77 +97,7 @@ def _add_backend_options(parser: argparse.ArgumentParser) -> None:
 def _add_loop_options(parser: argparse.ArgumentParser) -> None:
     from line_mcp.config import LoopConfig
 
-    d = LoopConfig()
-    group = parser.add_argument_group("loop (defaults are the paper's)")
-    group.add_argument(
-        "--iterations", type=int, default=d.iterations, help=f"N (default {d.iterations})"
-    )
-    group.add_argument(
-        "--init-top",
-        type=int,
-        default=d.init_top,
-        help=f"best vocabulary labels on the initial board (default {d.init_top})",
-    )
-    group.add_argument(
-        "--init-random",
-        type=int,
-        default=d.init_random,
-        help=f"random vocabulary labels on the initial board (default {d.init_random})",
-    )
-    group.add_argument(
-        "--images-per-concept",
-        type=int,
-        default=d.images_per_concept,
-        help=f"|P| (default {d.images_per_concept})",
-    )
-    group.add_argument(
-        "--summary-top",
-        type=int,
-        default=d.summary_top,
-        help=f"entries the summary step sees (default {d.summary_top})",
-    )
-    group.add_argument("--no-summary", action="store_true", help="skip the summary step")
-    group.add_argument(
-        "--max-retries",
-        type=int,
-        default=d.max_retries,
-        help=f"re-asks per step for a rejected answer (default {d.max_retries})",
-    )
-    group.add_argument(
-        "--init-scoring",
-        choices=("auto", "control", "drawn"),
-        default=d.init_scoring,
-        help="score the vocabulary on control images or drawn like proposals (default auto)",
-    )
-    group.add_argument(
-        "--seed", type=int, default=d.seed, help=f"seed of every random choice (default {d.seed})"
-    )
-    group.add_argument(
-        "--proposal",
-        choices=("auto", "llm", "guided", "hinted"),
-        default=d.proposal,
-        help="llm: free text (the paper); guided: pick among WordNet/bank/composition "
-        "candidates; hinted: free text with candidates as hints; auto: guided for proposers "
-        "under 1 B parameters, llm otherwise (default auto)",
-    )
-    group.add_argument(
-        "--proposal-ranker",
-        choices=("embedding", "llm", "both"),
-        default=d.proposal_ranker,
-        help=f"how guided proposals rank candidates (default {d.proposal_ranker})",
-    )
-    group.add_argument(
-        "--proposal-explore",
-        type=float,
-        default=d.proposal_explore,
-        help=f"chance a guided step samples instead of taking the best (default "
-        f"{d.proposal_explore})",
-    )
-    group.add_argument(
-        "--free-text",
-        action="store_true",
-        help="guided proposals also ask the LLM for its own answer, kept as one candidate",
-    )
+    _model_options(parser, LoopConfig, "loop (defaults are the paper's)")
 
 
 def build_parser(preset: str | None = None) -> argparse.ArgumentParser:
@@ -182,10 +152,6 @@ def _add_serve_parser(commands: Any, preset: str | None) -> None:
         "stderr; on stdio, stdout carries the protocol.",
     )
     _add_backend_options(serve)
-    if not any(a.dest == "editor" for a in serve._actions):
-        serve.add_argument(
-            "--editor", default=None, help="image editor spec for ablate_concept (default: none)"
-        )
     _add_loop_options(serve)
     _add_preset_option(serve, preset)
     serve.add_argument(
@@ -219,25 +185,10 @@ def _add_serve_parser(commands: Any, preset: str | None) -> None:
     )
 
 
-def load_plugins(modules: list[str]) -> None:
-    """Import backend plugin modules (they call ``register``), plus ``$LINE_MCP_PLUGINS``."""
-    import importlib
-    import os
-
-    from line_mcp.backends.registry import _load_builtin
-
-    _load_builtin()
-    names = [*modules, *os.environ.get("LINE_MCP_PLUGINS", "").split(",")]
-    for name in dict.fromkeys(n.strip() for n in names if n.strip()):
-        try:
-            importlib.import_module(name)
-        except ImportError as err:
-            raise ValueError(f"cannot import plugin module {name!r}: {err}") from err
-
-
 def _serve(args: argparse.Namespace) -> int:
     import os
 
+    from line_mcp.backends.registry import load_plugins
     from line_mcp.progress import StderrProgress
     from line_mcp.server import build_server
     from line_mcp.server.app import serve_http
@@ -270,10 +221,7 @@ def _add_preset_option(run: argparse.ArgumentParser, preset: str | None) -> None
         + "; ".join(f"{name}: {p.description}" for name, p in PRESETS.items()),
     )
     if preset in PRESETS:
-        values = PRESETS[preset].settings()
-        if "summary" in values:
-            values["no_summary"] = not values.pop("summary")
-        run.set_defaults(**values)
+        run.set_defaults(**PRESETS[preset].settings())
 
 
 def _peek_preset(argv: list[str]) -> str | None:
@@ -328,10 +276,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     backends = _backends(args)
     if args.label is not None:
         if not args.neurons:
-            raise ValueError("--label needs --neurons (which neurons the label describes)")
+            raise InputError("--label needs --neurons (which neurons the label describes)")
         rows = [LabelRow(n, args.label) for n in parse_neurons(args.neurons)]
     elif args.neurons:
-        raise ValueError("--neurons goes with --label only; runs and CSVs name their neurons")
+        raise InputError("--neurons goes with --label only; runs and CSVs name their neurons")
     elif args.run is not None:
         run_backends, rows = labels_from_runs(args.workspace, _run_ids(args.run))
         backends = run_backends.model_copy(update={"device": backends.device})
@@ -352,21 +300,21 @@ def _evaluate(args: argparse.Namespace) -> int:
         f"control: {sources.control} (held out: {'yes' if sources.held_out_control else 'no'})"
     )
     header = ("layer", "neuron", "label", "AUC", "MAD", "AUPRC", "p (MW)")
-    lines = [
-        (
-            s.layer,
-            str(s.neuron),
-            s.label,
-            f"{s.auc:.3f}",
-            f"{s.mad:.2f}",
-            f"{s.auprc:.3f}",
-            f"{s.mann_whitney_p:.2g}",
-        )
-        for s in report.scores
-    ]
-    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
-    for line in [header, tuple("-" * w for w in widths), *lines]:
-        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+    print_table(
+        header,
+        [
+            (
+                s.layer,
+                str(s.neuron),
+                s.label,
+                f"{s.auc:.3f}",
+                f"{s.mad:.2f}",
+                f"{s.auprc:.3f}",
+                f"{s.mann_whitney_p:.2g}",
+            )
+            for s in report.scores
+        ],
+    )
     if args.output:
         from line_mcp.store import atomic_write_bytes
 
@@ -375,32 +323,40 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _given(args: argparse.Namespace, model: type[Any]) -> dict[str, Any]:
+    """The fields of ``model`` given on the command line or by a preset."""
+    return {
+        name: value
+        for name in model.model_fields
+        if (value := getattr(args, name, None)) is not None
+    }
+
+
 def _backends(args: argparse.Namespace):
     from line_mcp.config import BackendConfig
 
-    return BackendConfig(
-        **{n: getattr(args, n) for n in BackendConfig.model_fields if hasattr(args, n)}
-    )
+    return BackendConfig(**_given(args, BackendConfig))
 
 
 def _loop_config(args: argparse.Namespace):
     from line_mcp.config import LoopConfig
 
-    return LoopConfig(
-        iterations=args.iterations,
-        init_top=args.init_top,
-        init_random=args.init_random,
-        images_per_concept=args.images_per_concept,
-        summary=not args.no_summary,
-        summary_top=args.summary_top,
-        max_retries=args.max_retries,
-        init_scoring=args.init_scoring,
-        seed=args.seed,
-        proposal=args.proposal,
-        proposal_ranker=args.proposal_ranker,
-        proposal_explore=args.proposal_explore,
-        proposal_free_text=args.free_text,
-    )
+    return LoopConfig(**_given(args, LoopConfig))
+
+
+def print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Print rows under a header in left-aligned columns (the CLI's one table layout).
+
+    Example:
+        >>> print_table(("neuron", "label"), [("3", "zebra"), ("17", "red car")])
+        neuron  label
+        ------  -------
+        3       zebra
+        17      red car
+    """
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
+    for row in [header, ["-" * w for w in widths], *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
 def _label_row(record: Any) -> dict[str, Any]:
@@ -419,7 +375,7 @@ def _label_row(record: Any) -> dict[str, Any]:
     }
 
 
-def _print_table(rows: list[dict[str, Any]]) -> None:
+def _print_labels(rows: list[dict[str, Any]]) -> None:
     header = ("neuron", "label", "score", "source", "step", "best vocabulary label")
     lines = [
         (
@@ -434,12 +390,11 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
         )
         for r in rows
     ]
-    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
-    for line in [header, tuple("-" * w for w in widths), *lines]:
-        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+    print_table(header, lines)
 
 
 def _run_loop(args: argparse.Namespace) -> int:
+    from line_mcp.engine.stopwatch import Stopwatch
     from line_mcp.loop import LoopError, label_neuron, run_id_for
     from line_mcp.progress import StderrProgress
     from line_mcp.service import LineService
@@ -448,7 +403,8 @@ def _run_loop(args: argparse.Namespace) -> int:
     backends, config = _backends(args), _loop_config(args)
     progress = StderrProgress()
     service = LineService(backends, args.workspace, progress=progress)
-    service.check_neuron(max(neurons))
+    service.backends.check_neuron(max(neurons))
+    clock = Stopwatch()
     rows, records, failed = [], [], 0
     for position, neuron in enumerate(neurons, 1):
 
@@ -467,22 +423,25 @@ def _run_loop(args: argparse.Namespace) -> int:
             )
 
         try:
-            record = label_neuron(service, neuron, config, on_step=on_step)
+            record = label_neuron(service, neuron, config, on_step=on_step, clock=clock)
         except LoopError as err:
             print(f"[line-mcp] neuron {neuron} failed: {err}", file=sys.stderr)
             failed += 1
-            record = service.workspace.load_run(run_id_for(service, neuron, config))
+            saved = service.workspace.load_run(run_id_for(service, neuron, config))
+            if saved is None:  # a LoopError comes after the record was saved
+                raise
+            record = saved
         rows.append(_label_row(record))
         records.append(record)
-    _print_table(rows)
+    _print_labels(rows)
     summary_path = Path(
         args.summary_file or Path(service.workspace.root) / f"labels-{backends.layer}.json"
     )
     summary = {
         "backends": backends.to_dict(),
         "config": config.to_dict(),
-        "fingerprints": service.fingerprints(),
-        "seconds": dict(service.seconds),
+        "fingerprints": service.backends.fingerprints(),
+        "seconds": {**service.backends.clock.totals(), **clock.totals()},
         "workspace": str(service.workspace.root),
         "labels": rows,
     }
@@ -510,11 +469,11 @@ def _report(args: argparse.Namespace) -> int:
     from line_mcp.store import Workspace
 
     if not Path(args.workspace).is_dir():
-        raise ValueError(f"no workspace at {args.workspace}: run `line-mcp run-loop` first")
+        raise InputError(f"no workspace at {args.workspace}: run `line-mcp run-loop` first")
     workspace = Workspace(args.workspace)
     records = workspace.load_runs(_run_ids(args.run))
     if not records:
-        raise ValueError(f"no runs in {args.workspace}")
+        raise InputError(f"no runs in {args.workspace}")
     index = write_reports(workspace, records, args.output or Path(args.workspace) / "reports")
     print(f"{len(records)} run page(s); open {index}")
     return 0
@@ -524,14 +483,13 @@ def _describe(args: argparse.Namespace) -> int:
     from line_mcp.service import LineService
 
     service = LineService(_backends(args), args.workspace)
-    print(json.dumps(service.describe(), indent=1))
+    print(json.dumps(service.backends.describe(), indent=1))
     return 0
 
 
 def _list_backends() -> int:
-    from line_mcp.backends.registry import ROLES, _load_builtin, registrations
+    from line_mcp.backends.registry import ROLES, registrations
 
-    _load_builtin()
     for role in ROLES:
         print(f"{role}:")
         for r in registrations(role):
@@ -552,9 +510,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from pydantic import ValidationError
 
-    from line_mcp.backends.registry import BackendError
-    from line_mcp.service import NeuronError
-    from line_mcp.store import WorkspaceError
+    from line_mcp.errors import user_message
 
     try:
         if args.command == "run-loop":
@@ -568,12 +524,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(args)
         return _list_backends()
-    except (BackendError, NeuronError, WorkspaceError, ValueError) as err:
-        message = str(err)
-        if isinstance(err, ValidationError):
-            message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
-        print(f"line-mcp: error: {message}", file=sys.stderr)
+    except (LineError, ValidationError) as err:  # meant for the user: what was wrong
+        print(f"line-mcp: error: {user_message(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("line-mcp: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
+    except Exception as err:  # a bug, not a user mistake: show where it happened
+        import traceback
+
+        traceback.print_exc()
+        print(f"line-mcp: internal error ({type(err).__name__}); please report it", file=sys.stderr)
+        return 1

@@ -3,21 +3,52 @@
 Both are pydantic models validated at construction, with ``to_dict`` /
 ``from_dict`` for storage. Defaults are the paper's numbers (N = 10, |H| = 10
 as top 5 + 5 random, |P| = 5, summary on the top 3) and the embedded offline
-backends.
+backends. Each field's ``description`` is its documentation and its
+``line-mcp`` option's help text.
+
+What identifies a run, and what keys a cache, is :meth:`identity`: a
+canonical dump of the fields that change results. A field marked
+``affects=()`` (where it runs) changes nothing; one marked ``affects=("run",)``
+changes a run but not the drawn images. A field added after run identities
+were first stored enters an identity only when set to a value other than its
+default, so a new option keeps every stored run resumable, and a new value
+can never reuse a stale cache entry.
+
+Example:
+    >>> LoopConfig().identity("images")["images_per_concept"]
+    5
+    >>> "device" in BackendConfig().identity("run")
+    False
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, Self
+from typing import Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 PAPER_ANGLES = ("extreme close-up", "wide angle shot", "aerial view", "low angle")
 PAPER_LIGHTINGS = ("cinematic lighting", "natural sunlight", "studio lighting")
 
+#: What a result can depend on: the run (its id) and the drawn images (image caches).
+Purpose = Literal["run", "images"]
+_ALL: tuple[Purpose, ...] = ("run", "images")
+# Markers for Field(json_schema_extra=...): what a field changes.
+RUN_ONLY: dict[str, Any] = {"affects": ["run"]}
+NOTHING: dict[str, Any] = {"affects": []}
+
+
+def _optional(annotation: Any) -> Any:
+    """``annotation | None``."""
+    return annotation | None
+
 
 class _Config(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: The fields that identified runs when identities were first stored; they are
+    #: always part of an identity so that those runs keep their ids.
+    FIRST_IDENTITY: ClassVar[frozenset[str]] = frozenset()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field."""
@@ -28,72 +59,155 @@ class _Config(BaseModel):
         """Build and validate from a dict such as one written by ``to_dict``."""
         return cls.model_validate(data)
 
+    @classmethod
+    def affects(cls, name: str) -> tuple[Purpose, ...]:
+        """What field ``name`` changes (default: everything)."""
+        extra = cls.model_fields[name].json_schema_extra
+        if isinstance(extra, dict) and "affects" in extra:
+            return tuple(extra["affects"])  # type: ignore[arg-type]
+        return _ALL
+
+    def identity(self, purpose: Purpose) -> dict[str, Any]:
+        """The canonical dump of the fields that change ``purpose``'s results.
+
+        Fields of :attr:`FIRST_IDENTITY` always count; later fields only when
+        they differ from their default.
+        """
+        dump = self.model_dump(mode="json")
+        defaults = type(self)().model_dump(mode="json") if self._has_defaults() else {}
+        return {
+            name: value
+            for name, value in dump.items()
+            if purpose in self.affects(name)
+            and (name in self.FIRST_IDENTITY or name not in defaults or value != defaults[name])
+        }
+
+    @classmethod
+    def _has_defaults(cls) -> bool:
+        return all(not info.is_required() for info in cls.model_fields.values())
+
+    @classmethod
+    def partial(cls) -> type[BaseModel]:
+        """A model with the same fields, each optional (None: not set): a preset's part."""
+        fields: dict[str, Any] = {
+            name: (_optional(info.annotation), Field(None, description=info.description))
+            for name, info in cls.model_fields.items()
+        }
+        return create_model(
+            f"Partial{cls.__name__}", __config__=ConfigDict(extra="forbid"), **fields
+        )
+
 
 class LoopConfig(_Config):
-    """The numbers of one LINE run.
+    """The numbers of one LINE run (each field's description says what it does)."""
 
-    Attributes:
-        iterations: Proposal rounds N (paper: 10).
-        init_top: Best vocabulary concepts put on the initial board (paper: 5).
-        init_random: Random vocabulary concepts put on the initial board (paper: 5).
-        images_per_concept: Images drawn per concept, |P| (paper: 5).
-        summary: Whether to run the final summary step S.
-        summary_top: Entries the summary step generalises (paper: 3).
-        max_retries: Re-asks per step when the LLM's answer is rejected.
-        max_failed_steps: Consecutive steps without a valid proposal before the run fails.
-        max_concept_words: Longest accepted concept.
-        image_prompt: Text-to-image template with {concept}, {angle}, {lighting}.
-        angles: Values sampled uniformly for {angle}.
-        lightings: Values sampled uniformly for {lighting}.
-        init_scoring: How the vocabulary is scored for the initial board: "control"
-            averages the neuron over each label's control images (the paper, with 50
-            ImageNet images per class); "drawn" draws each label through the image
-            generator exactly like a proposal, so both compete on equal footing;
-            "auto" picks "drawn" when the control set has fewer than
-            ``min_control_images`` images per label, where single-image label scores
-            would inflate the best vocabulary entries.
-        min_control_images: Threshold for ``init_scoring="auto"``.
-        seed: Seed of every random choice in the run.
-        proposal: How a step gets its concept: "llm" asks the LLM for free text (the
-            paper); "guided" builds candidates from offline knowledge (WordNet, the
-            image bank's labels, attribute compositions; see
-            :mod:`line_mcp.core.candidates`), adds the LLM's own answer as one
-            candidate, and lets ``proposal_ranker`` pick; "hinted" asks the LLM in
-            free text with the best candidates listed as hints (for large LLMs);
-            "auto" is "guided" for proposers under 1 B parameters (they cannot do
-            the step by free generation) and "llm" otherwise.
-        proposal_ranker: How "guided" orders candidates: "embedding" (proximity to
-            the board's concepts weighted by score, plus how well the image bank can
-            draw it), "llm" (the proposer's log-likelihood of each candidate as the
-            answer to the LINE prompt; needs a proposer with ``score_answers``) or
-            "both" (sum of the standardised two).
-        proposal_explore: Probability that "guided" samples a candidate (weighted by
-            its rank score) instead of taking the best; seeded per (seed, neuron, step).
-        proposal_free_text: Whether "guided" also asks the LLM for one free-text
-            answer and keeps it as a candidate (off by default: on the embedded stack
-            the knowledge candidates alone gave 100 % valid proposals at ~0.5 s per
-            step, while one SmolLM2 answer costs seconds and is rarely valid).
-    """
+    FIRST_IDENTITY: ClassVar[frozenset[str]] = frozenset(
+        {
+            "iterations", "init_top", "init_random", "images_per_concept", "summary",
+            "summary_top", "max_retries", "max_failed_steps", "max_concept_words",
+            "image_prompt", "angles", "lightings", "init_scoring", "min_control_images",
+            "seed", "proposal", "proposal_ranker", "proposal_explore", "proposal_free_text",
+        }
+    )  # fmt: skip
 
-    iterations: int = Field(10, ge=0, le=1000)
-    init_top: int = Field(5, ge=1, le=1000)
-    init_random: int = Field(5, ge=0, le=1000)
-    images_per_concept: int = Field(5, ge=1, le=64)
-    summary: bool = True
-    summary_top: int = Field(3, ge=1, le=20)
-    max_retries: int = Field(3, ge=0, le=20)
-    max_failed_steps: int = Field(3, ge=1, le=100)
-    max_concept_words: int = Field(3, ge=1, le=10)
-    image_prompt: str = "realistic photo of a {concept}, {angle}, {lighting}"
-    angles: tuple[str, ...] = PAPER_ANGLES
-    lightings: tuple[str, ...] = PAPER_LIGHTINGS
-    init_scoring: Literal["auto", "control", "drawn"] = "auto"
-    min_control_images: int = Field(10, ge=1)
-    seed: int = 0
-    proposal: Literal["auto", "llm", "guided", "hinted"] = "auto"
-    proposal_ranker: Literal["embedding", "llm", "both"] = "embedding"
-    proposal_explore: float = Field(0.1, ge=0.0, le=1.0)
-    proposal_free_text: bool = False
+    iterations: int = Field(
+        10, ge=0, le=1000, description="proposal rounds N (paper: 10)", json_schema_extra=RUN_ONLY
+    )
+    init_top: int = Field(
+        5,
+        ge=1,
+        le=1000,
+        description="best vocabulary labels on the initial board (paper: 5)",
+        json_schema_extra=RUN_ONLY,
+    )
+    init_random: int = Field(
+        5,
+        ge=0,
+        le=1000,
+        description="random vocabulary labels on the initial board (paper: 5)",
+        json_schema_extra=RUN_ONLY,
+    )
+    images_per_concept: int = Field(
+        5, ge=1, le=64, description="images drawn per concept, |P| (paper: 5)"
+    )
+    summary: bool = Field(
+        True, description="run the final summary step S", json_schema_extra=RUN_ONLY
+    )
+    summary_top: int = Field(
+        3,
+        ge=1,
+        le=20,
+        description="entries the summary step generalises (paper: 3)",
+        json_schema_extra=RUN_ONLY,
+    )
+    max_retries: int = Field(
+        3,
+        ge=0,
+        le=20,
+        description="re-asks per step when the LLM's answer is rejected",
+        json_schema_extra=RUN_ONLY,
+    )
+    max_failed_steps: int = Field(
+        3,
+        ge=1,
+        le=100,
+        description="consecutive steps without a valid proposal before the run fails",
+        json_schema_extra=RUN_ONLY,
+    )
+    max_concept_words: int = Field(
+        3, ge=1, le=10, description="longest accepted concept, in words", json_schema_extra=RUN_ONLY
+    )
+    image_prompt: str = Field(
+        "realistic photo of a {concept}, {angle}, {lighting}",
+        description="text-to-image template with {concept}, {angle} and {lighting}",
+    )
+    angles: tuple[str, ...] = Field(
+        PAPER_ANGLES, description="values sampled uniformly for {angle}"
+    )
+    lightings: tuple[str, ...] = Field(
+        PAPER_LIGHTINGS, description="values sampled uniformly for {lighting}"
+    )
+    init_scoring: Literal["auto", "control", "drawn"] = Field(
+        "auto",
+        description="how the vocabulary is scored for the initial board: control averages "
+        "the neuron over each label's control images (the paper, 50 ImageNet images per "
+        "class); drawn draws each label like a proposal, so both compete on equal footing; "
+        "auto is drawn when the control set has fewer than min_control_images per label",
+        json_schema_extra=RUN_ONLY,
+    )
+    min_control_images: int = Field(
+        10, ge=1, description="threshold of init_scoring=auto", json_schema_extra=RUN_ONLY
+    )
+    seed: int = Field(0, description="seed of every random choice in the run")
+    proposal: Literal["auto", "llm", "guided", "hinted"] = Field(
+        "auto",
+        description="how a step gets its concept: llm asks the LLM for free text (the paper); "
+        "guided picks among WordNet, bank-label and composition candidates ranked by "
+        "proposal_ranker; hinted asks the LLM with the best candidates as hints; auto is "
+        "guided for proposers under 1 B parameters and llm otherwise",
+        json_schema_extra=RUN_ONLY,
+    )
+    proposal_ranker: Literal["embedding", "llm", "both"] = Field(
+        "embedding",
+        description="how guided proposals rank candidates: embedding (proximity to the board "
+        "weighted by score, plus how well the bank draws it), llm (the proposer's "
+        "log-likelihood of each candidate; needs score_answers) or both (standardised sum)",
+        json_schema_extra=RUN_ONLY,
+    )
+    proposal_explore: float = Field(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        description="chance a guided step samples a candidate by rank score instead of "
+        "taking the best",
+        json_schema_extra=RUN_ONLY,
+    )
+    proposal_free_text: bool = Field(
+        False,
+        description="guided proposals also ask the LLM for its own answer, kept as one "
+        "candidate (off by default: slow on small LLMs and rarely valid)",
+        json_schema_extra={**RUN_ONLY, "cli": "--free-text"},
+    )
 
     @property
     def scoreboard_size(self) -> int:
@@ -119,26 +233,38 @@ class BackendConfig(_Config):
 
     A spec is ``scheme`` or ``scheme:argument``, optionally followed by
     ``?key=value&...`` options; ``line-mcp backends`` lists the schemes.
-
-    Attributes:
-        target: The vision model to explain.
-        layer: The target layer whose neurons are labeled.
-        generator: Text-to-image source that draws concepts.
-        proposer: The LLM that proposes concepts.
-        embedder: Text embedder for retrieval and near-duplicate detection.
-        control: Labeled images that give the initial vocabulary.
-        editor: Image editor for concept ablation (none by default).
-        device: "auto", "cpu", "cuda" or "cuda:N" for every torch model.
     """
 
-    target: str = "efficientnet-lite:lite0"
-    layer: str = "avgpool"
-    generator: str = "bank:tuxpaint+openclipart"
-    proposer: str = "transformers:smollm2"
-    embedder: str = "minilm"
-    control: str = "bank:openmoji"
-    editor: str | None = None
-    device: str = "auto"
+    FIRST_IDENTITY: ClassVar[frozenset[str]] = frozenset(
+        {"target", "layer", "generator", "proposer", "embedder", "control", "editor"}
+    )
+
+    target: str = Field("efficientnet-lite:lite0", description="the vision model to explain")
+    layer: str = Field("avgpool", description="the target layer whose neurons are labeled")
+    generator: str = Field(
+        "bank:tuxpaint+openclipart", description="text-to-image source that draws concepts"
+    )
+    proposer: str = Field("transformers:smollm2", description="the LLM that proposes concepts")
+    embedder: str = Field(
+        "minilm", description="text embedder for retrieval and near-duplicate detection"
+    )
+    control: str = Field(
+        "bank:openmoji", description="labeled images that give the initial vocabulary"
+    )
+    editor: str | None = Field(
+        None,
+        description="image editor for concept ablation (none: ablate_concept blurs by occlusion)",
+    )
+    device: str = Field(
+        "auto",
+        description="auto, cpu, cuda or cuda:N for every torch model",
+        json_schema_extra=NOTHING,
+    )
+
+
+#: BackendConfig and LoopConfig with every field optional: what a preset may set.
+PartialBackendConfig = BackendConfig.partial()
+PartialLoopConfig = LoopConfig.partial()
 
 
 class Preset(_Config):
@@ -164,7 +290,11 @@ class Preset(_Config):
         for name in self.backends:
             if name not in BackendConfig.model_fields:
                 raise ValueError(f"preset sets unknown backend field {name!r}")
-        LoopConfig(**self.loop)  # the loop numbers must be valid on their own
+        # Typed partial configs: every value has its field's type, and the loop
+        # numbers must also be valid together.
+        PartialBackendConfig.model_validate(self.backends)
+        PartialLoopConfig.model_validate(self.loop)
+        LoopConfig(**self.loop)
         return self
 
     def settings(self, environ: dict[str, str] | None = None) -> dict[str, Any]:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Callable
 
 from line_mcp.config import LoopConfig
-from line_mcp.core.records import RunRecord, StepRecord
+from line_mcp.core.records import RunRecord, StepRecord, utc_now
 from line_mcp.core.scoreboard import (
     Origin,
     ScoreboardEntry,
@@ -24,24 +23,31 @@ from line_mcp.core.scoreboard import (
     update_scoreboard,
 )
 from line_mcp.core.seeds import derived_rng
-from line_mcp.service import LineService, Proposal
+from line_mcp.engine.drawing import Drawing
+from line_mcp.engine.proposals import Proposal, Proposals
+from line_mcp.engine.stopwatch import Stopwatch
+from line_mcp.engine.vocabulary import Vocabulary
+from line_mcp.errors import LineError
+from line_mcp.service import LineService
 
 #: Called with the record after every saved step.
 StepCallback = Callable[[RunRecord], None]
 
 
-class LoopError(RuntimeError):
+class LoopError(LineError, RuntimeError):
     """A run that could not finish; its record is saved with status "failed"."""
 
 
 def run_id_for(service: LineService, neuron: int, config: LoopConfig) -> str:
-    """A stable id: the same neuron, backends and loop numbers give the same run."""
-    backends = service.backends.to_dict()
-    backends.pop("device")  # where it runs does not change what it computes
-    digest = hashlib.sha256(
-        json.dumps([backends, config.to_dict(), neuron], sort_keys=True).encode()
-    ).hexdigest()[:10]
-    layer = "".join(c if c.isalnum() or c in "._-" else "_" for c in service.backends.layer)
+    """A stable id: the same neuron, backends and loop numbers give the same run.
+
+    It hashes the run identities of both configs (:meth:`LoopConfig.identity`):
+    where it runs (the device) does not count, and an option added later counts
+    only when set away from its default, so stored runs keep their ids.
+    """
+    identity = [service.config.identity("run"), config.identity("run"), neuron]
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:10]
+    layer = "".join(c if c.isalnum() or c in "._-" else "_" for c in service.config.layer)
     return f"{layer}-n{neuron:05d}-{digest}"
 
 
@@ -59,27 +65,29 @@ def open_run(service: LineService, neuron: int, config: LoopConfig) -> RunRecord
     Raises:
         NeuronError: the neuron is out of range.
     """
-    service.check_neuron(neuron)
+    service.backends.check_neuron(neuron)
     run_id = run_id_for(service, neuron, config)
     return service.workspace.load_run(run_id) or RunRecord(
         run_id=run_id,
         neuron=neuron,
-        layer=service.backends.layer,
-        backends=service.backends.to_dict(),
+        layer=service.config.layer,
+        backends=service.config.to_dict(),
         config=config.to_dict(),
     )
 
 
 def save_run(service: LineService, record: RunRecord) -> None:
     """Stamp the record with the loaded backends' fingerprints and the time, and store it."""
-    record.fingerprints = service.fingerprints()
-    record.updated_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    record.fingerprints = service.backends.fingerprints()
+    record.updated_at = utc_now()
     service.workspace.save_run(record)
 
 
-def initialise_run(service: LineService, record: RunRecord, config: LoopConfig) -> None:
+def initialise_run(
+    vocabulary: Vocabulary, record: RunRecord, config: LoopConfig, clock: Stopwatch | None = None
+) -> None:
     """Build the record's initial scoreboard (the first call on a layer scores the vocabulary)."""
-    record.init = service.initial_scoreboard(record.neuron, config)
+    record.init = vocabulary.initial_board(record.neuron, config, clock)
 
 
 def planned_steps(config: LoopConfig) -> list[Step]:
@@ -94,26 +102,26 @@ def next_step(record: RunRecord, config: LoopConfig) -> Step | None:
 
 
 def apply_proposal(
-    service: LineService,
+    drawing: Drawing,
     record: RunRecord,
     config: LoopConfig,
     step: Step,
     proposal: Proposal,
     origin: Origin,
-    since: dict[str, float] | None = None,
+    clock: Stopwatch | None = None,
 ) -> StepRecord:
     """Score a proposal, update the board and append the step to the record (not saved).
 
     A proposal without a concept (every LLM reply rejected) is recorded as a
     skipped step. ``origin`` says who proposed the concept: the built-in LLM
-    ("llm", "summary") or an external client ("client"). ``since`` is
-    ``service.seconds`` from before the proposal was asked for, so the step's
-    ``seconds`` include the LLM's time (default: from now, scoring only).
+    ("llm", "summary") or an external client ("client"). ``clock`` is the step's
+    stopwatch: the proposal's time when it timed that too, plus the scoring; the
+    step's ``seconds`` are its totals (default: a new one, scoring only).
 
     Returns:
         The appended step.
     """
-    before = dict(service.seconds if since is None else since)
+    clock = clock or Stopwatch()
     board = record.scoreboard()
     if proposal.concept is None:
         last = proposal.attempts[-1].error if proposal.attempts else "no answer"
@@ -129,7 +137,8 @@ def apply_proposal(
             skipped=f"no valid concept after {len(proposal.attempts)} attempts; last: {last}",
         )
     else:
-        score, images = service.score_concept(record.neuron, proposal.concept, config)
+        scored = drawing.score_concept(record.neuron, proposal.concept, config, clock)
+        score, images = scored.score, scored.images
         entry = ScoreboardEntry(concept=proposal.concept, score=score, step=step, novel=True)
         update = update_scoreboard(
             board, entry, derived_rng(config.seed, "update", record.neuron, step)
@@ -148,33 +157,41 @@ def apply_proposal(
             replaced_minimum=update.replaced_minimum,
             proposal_origin=proposal.origin,
         )
-    result.seconds = {
-        k: v - before.get(k, 0.0) for k, v in service.seconds.items() if v - before.get(k, 0.0) > 0
-    }
+    result.seconds = clock.totals()
     record.steps.append(result)
     return result
 
 
 def propose_step(
-    service: LineService, record: RunRecord, config: LoopConfig, step: Step
+    proposals: Proposals,
+    record: RunRecord,
+    config: LoopConfig,
+    step: Step,
+    clock: Stopwatch | None = None,
 ) -> Proposal:
-    """Ask the built-in LLM for the concept of ``step`` ("S": the summary prompt)."""
-    return service.propose(
-        record.scoreboard(), record.proposed(), config, (record.neuron, step), summary=step == "S"
+    """Ask the built-in proposer for the concept of ``step`` ("S": the summary prompt)."""
+    return proposals.propose(
+        record.scoreboard(),
+        record.proposed(),
+        config,
+        (record.neuron, step),
+        summary=step == "S",
+        clock=clock,
     )
 
 
-def settle_run(service: LineService, record: RunRecord, config: LoopConfig) -> None:
+def settle_run(record: RunRecord, config: LoopConfig, proposer: str) -> None:
     """After a step: fail the run on too many skipped steps, or finish it after the last step.
 
-    Sets ``status``, ``error`` and ``label``; does not save.
+    Sets ``status``, ``error`` and ``label``; does not save. ``proposer`` is the
+    proposer's spec, named in the error.
     """
     if record.failed_streak() >= config.max_failed_steps:
         record.status = "failed"
         record.error = (
             f"the proposer gave no valid concept in {config.max_failed_steps} steps in a row "
             f"(last: {record.steps[-1].skipped}); check the proposer backend "
-            f"{service.backends.proposer!r}, or raise max_retries / max_failed_steps"
+            f"{proposer!r}, or raise max_retries / max_failed_steps"
         )
     elif next_step(record, config) is None:
         finish_run(record)
@@ -187,7 +204,11 @@ def finish_run(record: RunRecord) -> None:
 
 
 def label_neuron(
-    service: LineService, neuron: int, config: LoopConfig, on_step: StepCallback | None = None
+    service: LineService,
+    neuron: int,
+    config: LoopConfig,
+    on_step: StepCallback | None = None,
+    clock: Stopwatch | None = None,
 ) -> RunRecord:
     """Run (or resume) LINE for one neuron and return its finished record.
 
@@ -196,6 +217,8 @@ def label_neuron(
         neuron: Index of the neuron in the service's layer.
         config: The loop's numbers and seed.
         on_step: Called after every saved step (progress display).
+        clock: Receives the seconds of every step (e.g. a command's totals); each
+            step also times itself on its own stopwatch for its record.
 
     Returns:
         The record with ``status == "finished"`` and ``label`` set.
@@ -205,7 +228,7 @@ def label_neuron(
         LoopError: ``max_failed_steps`` steps in a row got no valid proposal;
             the record is saved as "failed" and a later call resumes it.
     """
-    service.load()
+    service.backends.load()
     record = open_run(service, neuron, config)
     if record.status == "finished":
         return record
@@ -217,14 +240,14 @@ def label_neuron(
         notify(record)
 
     if record.init is None:
-        initialise_run(service, record, config)
+        initialise_run(service.vocabulary, record, config, clock)
         save()
     while (step := next_step(record, config)) is not None:
-        before = dict(service.seconds)
-        proposal = propose_step(service, record, config, step)
-        origin = "summary" if step == "S" else "llm"
-        apply_proposal(service, record, config, step, proposal, origin, since=before)
-        settle_run(service, record, config)
+        step_clock = Stopwatch(parent=clock)
+        proposal = propose_step(service.proposals, record, config, step, step_clock)
+        origin: Origin = "summary" if step == "S" else "llm"
+        apply_proposal(service.drawing, record, config, step, proposal, origin, step_clock)
+        settle_run(record, config, service.config.proposer)
         save()
         if record.status == "failed":
             raise LoopError(record.error)

@@ -8,11 +8,12 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 @pytest.fixture
 def fake_backends():
-    from line_mcp.backends.registry import _load_builtin
+    from line_mcp.backends.registry import load_plugins
     from line_mcp.config import BackendConfig
+
+    load_plugins(["tests.fakes"])  # the same public way as `line-mcp serve --plugin tests.fakes`
     from tests import fakes
 
-    _load_builtin()
     fakes.FakeProposer.script = None
     fakes.FakeProposer.calls = fakes.FakeGenerator.calls = fakes.FakeTarget.calls = 0
     return BackendConfig(

@@ -68,3 +68,47 @@ def test_unwritable_workspace(tmp_path, capsys):
     blocker.write_text("")
     assert main(["describe", "--workspace", str(blocker / "ws")]) == 2
     assert "not writable" in capsys.readouterr().err
+
+
+def test_every_config_field_is_an_option_with_its_description():
+    from line_mcp.cli import _backends, _loop_config, build_parser
+    from line_mcp.config import BackendConfig, LoopConfig
+
+    parser = build_parser()
+    run = next(a for a in parser._actions if a.dest == "command").choices["run-loop"]
+    options = {a.dest: a for a in run._actions}
+    for model in (LoopConfig, BackendConfig):
+        for name, info in model.model_fields.items():
+            assert name in options, name
+            assert info.description and options[name].help.startswith(info.description)
+    assert options["proposal"].choices == ("auto", "llm", "guided", "hinted")
+    argv = ["run-loop", "--neurons", "0", "--max-failed-steps", "5", "--angles", "top view, side"]
+    argv += ["--image-prompt", "a {concept} drawn {angle} in {lighting}", "--no-summary"]
+    argv += ["--free-text", "--min-control-images", "2", "--editor", "fake", "--device", "cpu"]
+    args = parser.parse_args(argv)
+    loop, backends = _loop_config(args), _backends(args)
+    assert (loop.max_failed_steps, loop.angles, loop.summary) == (5, ("top view", "side"), False)
+    assert loop.image_prompt.startswith("a {concept}") and loop.proposal_free_text
+    assert loop.min_control_images == 2 and (backends.editor, backends.device) == ("fake", "cpu")
+    defaults = parser.parse_args(["run-loop", "--neurons", "0"])
+    assert _loop_config(defaults) == LoopConfig() and _backends(defaults) == BackendConfig()
+
+
+def test_presets_are_typed_partial_configs():
+    from line_mcp.config import Preset
+
+    with pytest.raises(ValueError, match="proposal"):
+        Preset(description="x", loop={"proposal": "sometimes"})
+    with pytest.raises(ValueError, match="layer"):
+        Preset(description="x", backends={"layer": 3})
+
+
+def test_one_table_printer(capsys):
+    from line_mcp.cli import print_table
+
+    print_table(("a", "long header"), [("wide cell", "x")])
+    assert capsys.readouterr().out.splitlines() == [
+        "a          long header",
+        "---------  -----------",
+        "wide cell  x",
+    ]

@@ -25,11 +25,10 @@ def service_for(tmp_path):
     write_tiny_wordnet(tmp_path / "wn")
     wordnet = WordNet(tmp_path / "wn")
 
-    def make(backends, name="ws"):
-        service = LineService(backends, tmp_path / name)
+    def make(backends, name="ws", prebuilt=None):
         # The fake colour board has no WordNet nouns; the tiny graph keeps the test offline.
-        service.knowledge = ConceptKnowledge(wordnet, lambda c, k: [("dog", 0.9)], frozenset())
-        return service
+        knowledge = ConceptKnowledge(wordnet, lambda c, k: [("dog", 0.9)], frozenset())
+        return LineService(backends, tmp_path / name, prebuilt=prebuilt, knowledge=knowledge)
 
     return make
 
@@ -88,7 +87,7 @@ def test_summary_step_offers_the_lowest_common_hypernym(fake_backends, service_f
         fakes_entry("cat", 0.1),
     ]
     config = GUIDED.model_copy(update={"proposal_free_text": False, "proposal_explore": 0.0})
-    proposal = service.propose(board, [], config, (0, "S"), summary=True)
+    proposal = service.proposals.propose(board, [], config, (0, "S"), summary=True)
     concepts = {c.concept: c.origin for c in proposal.ranking.candidates}
     assert concepts["canine"] == "wordnet-common-hypernym"
     assert "animal" not in concepts  # cat is not in the top three
@@ -100,25 +99,23 @@ def fakes_entry(concept, score):
     return ScoreboardEntry(concept=concept, score=score, step=0, novel=False)
 
 
-def test_llm_ranker_uses_score_answers_and_falls_back_without_it(
-    fake_backends, service_for, monkeypatch
-):
-    service = service_for(fake_backends)
+def test_llm_ranker_uses_score_answers_and_falls_back_without_it(fake_backends, service_for):
     board = [fakes_entry("dog", 3.0), fakes_entry("wolf", 2.0), fakes_entry("teapot", 0.1)]
     config = GUIDED.model_copy(
         update={"proposal_free_text": False, "proposal_explore": 0.0, "proposal_ranker": "llm"}
     )
     # Without score_answers the embedding ranker decides.
-    fallback = service.propose(board, [], config, (0, 1))
+    fallback = service_for(fake_backends).proposals.propose(board, [], config, (0, 1))
     assert fallback.concept is not None
     seen = {}
 
-    def score_answers(self, prompt, candidates):
-        seen["prompt"] = prompt
-        return [1.0 if c == "red wolf" else -1.0 for c in candidates]
+    class Scoring(fakes.FakeProposer):
+        def score_answers(self, prompt, candidates):
+            seen["prompt"] = prompt
+            return [1.0 if c == "red wolf" else -1.0 for c in candidates]
 
-    monkeypatch.setattr(fakes.FakeProposer, "score_answers", score_answers, raising=False)
-    ranked = service.propose(board, [], config, (0, 1))
+    service = service_for(fake_backends, prebuilt={"proposer": Scoring()})
+    ranked = service.proposals.propose(board, [], config, (0, 1))
     assert ranked.concept == "red wolf" and ranked.origin == "wordnet-hyponym"
     assert "Scoreboard:" in seen["prompt"]
 
@@ -139,17 +136,22 @@ def test_hinted_mode_lists_candidates_and_credits_their_origin(fake_backends, se
 
 
 def test_auto_is_llm_for_large_or_unknown_proposers_and_guided_for_small(
-    fake_backends, service_for, monkeypatch
+    fake_backends, service_for
 ):
-    service = service_for(fake_backends)
+    class Sized(fakes.FakeProposer):
+        def __init__(self, num_parameters):
+            self.num_parameters = num_parameters
+
+    def mode(config, proposer=None):
+        prebuilt = {"proposer": proposer} if proposer is not None else None
+        return service_for(fake_backends, prebuilt=prebuilt).proposals.resolved_mode(config)
+
     auto = LoopConfig()
     assert auto.proposal == "auto"
-    assert service.resolved_proposal(auto) == "llm"  # unknown size: the paper's path
-    monkeypatch.setattr(fakes.FakeProposer, "num_parameters", 135_000_000, raising=False)
-    assert service.resolved_proposal(auto) == "guided"
-    monkeypatch.setattr(fakes.FakeProposer, "num_parameters", 8_000_000_000, raising=False)
-    assert service.resolved_proposal(auto) == "llm"
-    assert service.resolved_proposal(auto.model_copy(update={"proposal": "hinted"})) == "hinted"
+    assert mode(auto) == "llm"  # unknown size: the paper's path
+    assert mode(auto, Sized(135_000_000)) == "guided"
+    assert mode(auto, Sized(8_000_000_000)) == "llm"
+    assert mode(auto.model_copy(update={"proposal": "hinted"})) == "hinted"
 
 
 def test_the_proposal_mode_enters_the_run_id(fake_backends, service_for):
@@ -178,10 +180,11 @@ def test_a_candidate_drawn_from_the_same_bank_images_is_a_duplicate(fake_backend
 
     board = [ScoreboardEntry(concept="gorilla", score=1.0, step=0, novel=False)]
     config = LoopConfig(proposal="guided", proposal_explore=0.0)
-    service = LineService(fake_backends, tmp_path)
-    service.knowledge = Knowledge()
+    synthesising = LineService(fake_backends, tmp_path, knowledge=Knowledge())
     # A generator that synthesises: "green gorilla" is new and closest to the board.
-    assert service.propose(board, [], config, (0, 1)).concept == "green gorilla"
+    assert synthesising.proposals.propose(board, [], config, (0, 1)).concept == "green gorilla"
     # One that retrieves would redraw the gorilla's pictures: only "banana" is new.
-    service.generator = Retrieving()
-    assert service.propose(board, [], config, (0, 1)).concept == "banana"
+    retrieving = LineService(
+        fake_backends, tmp_path, prebuilt={"generator": Retrieving()}, knowledge=Knowledge()
+    )
+    assert retrieving.proposals.propose(board, [], config, (0, 1)).concept == "banana"

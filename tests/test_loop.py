@@ -100,20 +100,21 @@ def test_neuron_out_of_range_stores_nothing(fake_backends, tmp_path):
 
 def test_drawn_vocabulary_and_proposals_share_footing_and_caches(fake_backends, tmp_path):
     service = LineService(fake_backends, tmp_path)
-    vocabulary = service.vocabulary_scores(CONFIG)
-    score, images = service.score_concept(0, "colour 7", CONFIG)
+    vocabulary = service.vocabulary.scores(CONFIG)
+    scored = service.drawing.score_concept(0, "colour 7", CONFIG)
+    score, images = scored.score, scored.images
     assert vocabulary.scores[vocabulary.labels.index("colour 7"), 0] == pytest.approx(score)
     calls = fakes.FakeGenerator.calls
     # Another neuron, same concept: no drawing, no forward pass.
     target_calls = fakes.FakeTarget.calls
-    service.score_concept(2, "colour 7", CONFIG)
+    service.drawing.score_concept(2, "colour 7", CONFIG)
     assert (fakes.FakeGenerator.calls, fakes.FakeTarget.calls) == (calls, target_calls)
     assert all(service.workspace.has_image(i.image_id) for i in images)
 
 
 def test_control_scoring_averages_each_labels_images(fake_backends, tmp_path):
     service = LineService(fake_backends, tmp_path)
-    vocabulary = service.vocabulary_scores(CONFIG.model_copy(update={"init_scoring": "control"}))
+    vocabulary = service.vocabulary.scores(CONFIG.model_copy(update={"init_scoring": "control"}))
     red = fakes.colour_of("colour 5")[0] / 255
     assert vocabulary.scoring == "control"
     assert vocabulary.scores[vocabulary.labels.index("colour 5"), 0] == pytest.approx(red, abs=1e-5)

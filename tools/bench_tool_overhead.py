@@ -41,12 +41,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         service = LineService(backends, folder)
         server = build_server(service, config)
-        service.score_concept(0, "teal", config)  # draw once: every call below hits the cache
+        # Draw once: every call below hits the cache.
+        service.drawing.score_concept(0, "teal", config)
 
         direct = []
         for _ in range(args.calls):
             start = time.perf_counter()
-            service.score_concept(0, "teal", config)
+            service.drawing.score_concept(0, "teal", config)
             direct.append(time.perf_counter() - start)
 
         async def over_mcp() -> list[float]:
@@ -64,7 +65,7 @@ def main() -> None:
 
         mcp_times = anyio.run(over_mcp)
     d, m = statistics.median(direct), statistics.median(mcp_times)
-    print(f"direct service.score_concept: median {d * 1e3:.2f} ms over {args.calls} calls")
+    print(f"direct service.drawing.score_concept: median {d * 1e3:.2f} ms over {args.calls} calls")
     print(f"tool call over in-memory MCP:  median {m * 1e3:.2f} ms over {args.calls} calls")
     print(f"ratio: {m / d:.1f}x  (overhead {(m - d) * 1e3:.2f} ms per call)")
 

@@ -16,6 +16,7 @@ import time
 
 from line_mcp.cli import parse_neurons
 from line_mcp.config import BackendConfig, LoopConfig
+from line_mcp.engine.stopwatch import Stopwatch
 from line_mcp.loop import label_neuron
 from line_mcp.progress import StderrProgress
 from line_mcp.service import LineService
@@ -35,19 +36,19 @@ def main() -> int:
     config = LoopConfig(iterations=args.iterations, seed=args.seed)
     service = LineService(backends, args.workspace, progress=StderrProgress())
     start = time.perf_counter()
-    service.load()
+    service.backends.load()
     load_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    service.vocabulary_scores(config)
+    service.vocabulary.scores(config)
     vocabulary_seconds = time.perf_counter() - start
-    service.seconds.clear()
 
     per_neuron, labels = [], []
     for neuron in parse_neurons(args.neurons):
-        before, start = dict(service.seconds), time.perf_counter()
-        record = label_neuron(service, neuron, config)
+        clock, start = Stopwatch(), time.perf_counter()
+        record = label_neuron(service, neuron, config, clock=clock)
         wall = time.perf_counter() - start
-        parts = {k: service.seconds[k] - before.get(k, 0.0) for k in ("llm", "images", "target")}
+        totals = clock.totals()
+        parts = {k: totals.get(k, 0.0) for k in ("llm", "images", "target")}
         parts["rest"] = wall - sum(parts.values())
         steps = [s for s in record.steps]
         per_neuron.append({"neuron": neuron, "wall": wall, **parts})

@@ -52,6 +52,7 @@ from typing import Any
 
 import numpy as np
 
+from line_mcp.backends.base import LabelMatcher
 from line_mcp.config import BackendConfig, LoopConfig
 from line_mcp.core.concepts import concept_key
 from line_mcp.core.seeds import derived_rng
@@ -110,16 +111,17 @@ def select_classes(
     A class's depictability is the smaller of its name's best label similarity
     in the two generators (``matches``, the retrieval the drawing itself uses).
     """
-    generators = (loop.generator, evaluator.service.generator)
-    if not all(hasattr(g, "matches") for g in generators):
+    generators = [loop.backends.generator, evaluator.service.backends.generator]
+    matchers = [g for g in generators if isinstance(g, LabelMatcher)]
+    if len(matchers) != len(generators):
         raise ValueError("class selection needs image-bank generators (with matches())")
-    depictable = [min(g.matches(name, 1)[0][1] for g in generators) for name in names]
+    depictable = [min(g.matches(name, 1)[0][1] for g in matchers) for name in names]
     order = sorted(range(len(names)), key=lambda i: (-round(depictable[i], 6), i))
     return [(i, names[i], depictable[i]) for i in order[:count]]
 
 
 def _similarity(service: LineService, a: list[str], b: list[str]) -> list[float]:
-    va, vb = service.embedder.embed(a), service.embedder.embed(b)
+    va, vb = service.backends.embedder.embed(a), service.backends.embedder.embed(b)
     return [float(x @ y) for x, y in zip(va, vb, strict=True)]
 
 
@@ -182,11 +184,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         layer_start = time.perf_counter()
         # Shares the loaded embedder, generator and proposer across layers.
         service = base if layer == base_backends.layer else base.with_backends(layer=layer)
-        service.load()
+        service.backends.load()
         evaluator = CosyEvaluator(service, evaluation)
         report_sources = evaluator.sources
         if layer == "logits":
-            names = service.target.neuron_names()
+            names = service.backends.target.neuron_names()
             if names is None:
                 from line_mcp.backends.torch_target import imagenet_class_names
 
@@ -195,12 +197,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             neurons = [(i, name, depict) for i, name, depict in picked]
         else:
             rng = derived_rng(args.seed, "benchmark-neurons", layer)
-            chosen = sorted(rng.sample(range(service.target.num_neurons), args.hidden_neurons))
+            chosen = sorted(
+                rng.sample(range(service.backends.target.num_neurons), args.hidden_neurons)
+            )
             neurons = [(n, None, None) for n in chosen]
-        vocabulary = service.vocabulary_scores(base_loop)
+        vocabulary = service.vocabulary.scores(base_loop)
         control_vocabulary = None
         if "vocab-control" in args.baselines:
-            control_vocabulary = service.vocabulary_scores(
+            control_vocabulary = service.vocabulary.scores(
                 base_loop.model_copy(update={"init_scoring": "control"})
             )
         layer_rows = []
@@ -344,7 +348,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "machine": f"{platform.machine()}, {platform.system()}",
         "settings": {
             "loop": base_loop.to_dict(),
-            "proposal": base.resolved_proposal(base_loop),
+            "proposal": base.proposals.resolved_mode(base_loop),
             "variants": [v.__dict__ for v in variants],
             "evaluation": evaluation.model_dump(mode="json"),
             "evaluation_sources": report_sources.model_dump() if report_sources else None,

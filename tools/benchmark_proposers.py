@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from line_mcp.backends.base import LabelMatcher
 from line_mcp.cli import parse_neurons
 from line_mcp.config import BackendConfig, LoopConfig
 from line_mcp.core.records import RunRecord
@@ -66,10 +67,10 @@ _PROPOSAL_PARTS = ("llm", "candidates", "ranking")
 
 def auto_neurons(service: LineService, count: int) -> list[int]:
     """The ``count`` class logits whose names the generator's banks match best."""
-    names = service.target.neuron_names()
-    if names is None or not hasattr(service.generator, "matches"):
+    names, generator = service.backends.target.neuron_names(), service.backends.generator
+    if names is None or not isinstance(generator, LabelMatcher):
         raise SystemExit("--neurons auto:K needs a layer with class names and a bank generator")
-    best = [service.generator.matches(name, 1)[0][1] for name in names]
+    best = [generator.matches(name, 1)[0][1] for name in names]
     return sorted(np.argsort(-np.asarray(best), kind="stable")[:count].tolist())
 
 
@@ -106,7 +107,7 @@ def neuron_row(
         "wall_seconds": seconds,
     }
     if class_name and row["label"] and row["best_initial"]:
-        vectors = service.embedder.embed([class_name, row["label"], row["best_initial"]])
+        vectors = service.backends.embedder.embed([class_name, row["label"], row["best_initial"]])
         row["label_similarity"] = float(vectors[0] @ vectors[1])
         row["initial_similarity"] = float(vectors[0] @ vectors[2])
     return row
@@ -194,12 +195,12 @@ def main() -> int:
         for variant in variants
     }
     service = LineService(BackendConfig(layer=args.layer), args.workspace, StderrProgress())
-    service.load()
+    service.backends.load()
     if args.neurons.startswith("auto:"):
         neurons = auto_neurons(service, int(args.neurons[5:]))
     else:
         neurons = parse_neurons(args.neurons)
-    names = service.target.neuron_names()
+    names = service.backends.target.neuron_names()
     rows: dict[str, list[dict[str, Any]]] = {variant: [] for variant in variants}
     # Neuron-major: a benchmark stopped early still has every variant on the same neurons.
     for neuron in neurons:

@@ -4,6 +4,9 @@
 - :class:`ImageGenerator`: draws a concept (text-to-image or a stand-in).
 - :class:`ConceptProposer`: the LLM that proposes concepts.
 - :class:`AnswerScorer`: optional proposer capability, ranks candidate answers.
+- :class:`SizedModel`: optional proposer capability, its parameter count.
+- :class:`LabelMatcher`: optional generator capability, the bank labels nearest a concept.
+- :class:`DescribesPreprocessing`: optional target capability, how images are prepared.
 - :class:`ImageEditor`: edits an image for concept ablation.
 - :class:`TextEmbedder`: text embeddings for retrieval and near-duplicates.
 - :class:`ControlSet`: labeled images that give the initial vocabulary.
@@ -106,6 +109,39 @@ class AnswerScorer(Protocol):
     def score_answers(self, prompt: str, candidates: Sequence[str]) -> list[float]:
         """One log-likelihood per candidate (higher is more likely)."""
         ...
+
+
+@runtime_checkable
+class SizedModel(Protocol):
+    """Optional proposer capability: the model's parameter count.
+
+    ``LoopConfig.proposal="auto"`` guides proposers below 1 B parameters; a
+    proposer without it (an HTTP endpoint) is taken as large.
+    """
+
+    num_parameters: int
+
+
+@runtime_checkable
+class LabelMatcher(Protocol):
+    """Optional generator capability: a retrieving generator's labels nearest a concept.
+
+    A generator that retrieves instead of synthesising draws two concepts with
+    the same nearest label from the same pictures; guided proposals use this to
+    skip such duplicates and to favour concepts the bank can draw.
+    """
+
+    def matches(self, concept: str, k: int) -> list[tuple[str, float]]:
+        """The ``k`` nearest labels and their similarity, best first."""
+        ...
+
+
+@runtime_checkable
+class DescribesPreprocessing(Protocol):
+    """Optional target capability: how images become the network's input (for ``describe``)."""
+
+    @property
+    def preprocessing(self) -> dict[str, Any]: ...
 
 
 @runtime_checkable

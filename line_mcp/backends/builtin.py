@@ -40,14 +40,14 @@ register(
 register(
     "control",
     "bank",
-    "line_mcp.data.control:BankControlSet",
+    "line_mcp.backends.control:BankControlSet",
     "offline labeled image banks (openmoji, tuxpaint, openclipart)",
     "bank:openmoji",
 )
 register(
     "control",
     "folder",
-    "line_mcp.data.control:FolderControlSet",
+    "line_mcp.backends.control:FolderControlSet",
     "a folder with one sub-folder of images per label (ImageNet val layout)",
     "folder:/data/imagenet/val",
 )

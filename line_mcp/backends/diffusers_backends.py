@@ -325,10 +325,10 @@ class DiffusersEditor:
             return image
         scale = self._working_size / max(image.size)
         multiple = 16  # latent grids want sides divisible by the VAE factor (8) x patch (2)
-        size = tuple(
+        width, height = (
             max(multiple, round(side * scale / multiple) * multiple) for side in image.size
         )
-        return image.resize(size, PILImage.Resampling.LANCZOS)
+        return image.resize((width, height), PILImage.Resampling.LANCZOS)
 
     def edit(self, image: Image.Image, instruction: str, seed: int) -> Image.Image:
         """Edit ``image`` as ``instruction`` says; the result has the input's size.

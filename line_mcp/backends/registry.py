@@ -12,6 +12,13 @@ Example:
 
 Implementations are named by import path, so resolving a spec imports only
 the module it needs (torch, transformers and diffusers stay unloaded until used).
+
+Registrations come from modules that call :func:`register`: the built-in ones
+(:mod:`line_mcp.backends.builtin`) and any plugin package are found through the
+``line_mcp.backends`` entry point group (``[project.entry-points."line_mcp.backends"]``
+in a ``pyproject.toml``); modules named by ``--plugin`` or ``$LINE_MCP_PLUGINS``
+are imported by :func:`load_plugins`. Adding a backend is one ``register`` call in
+such a module.
 """
 
 from __future__ import annotations
@@ -19,19 +26,34 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ValidationError
 
+from line_mcp.backends.base import (
+    ConceptProposer,
+    ControlSet,
+    ImageEditor,
+    ImageGenerator,
+    TargetModel,
+    TextEmbedder,
+)
+from line_mcp.errors import LineError
+
 if TYPE_CHECKING:
-    from line_mcp.backends.base import TextEmbedder
+    from collections.abc import Sequence
+
+#: The entry point group whose modules register backends when loaded.
+ENTRY_POINT_GROUP = "line_mcp.backends"
+#: Environment variable with comma-separated plugin modules to import.
+PLUGINS_ENV = "LINE_MCP_PLUGINS"
 
 Role = Literal["target", "generator", "proposer", "editor", "embedder", "control"]
 ROLES: tuple[Role, ...] = ("target", "generator", "proposer", "editor", "embedder", "control")
 
 
-class BackendError(ValueError):
+class BackendError(LineError, ValueError):
     """A spec that cannot be resolved or a backend that cannot be built; says what is allowed."""
 
 
@@ -74,6 +96,15 @@ class BuildContext:
 
 
 _REGISTRY: dict[tuple[str, str], Registration] = {}
+# The Protocol every built backend of a role must satisfy.
+PROTOCOLS: dict[Role, type] = {
+    "target": TargetModel,
+    "generator": ImageGenerator,
+    "proposer": ConceptProposer,
+    "editor": ImageEditor,
+    "embedder": TextEmbedder,
+    "control": ControlSet,
+}
 
 
 def register(
@@ -90,6 +121,7 @@ def register(
 
 def registrations(role: Role | None = None) -> list[Registration]:
     """Registered implementations, optionally of one role, in registration order."""
+    load_plugins()
     return [r for r in _REGISTRY.values() if role is None or r.role == role]
 
 
@@ -112,7 +144,31 @@ def _allowed(role: Role) -> str:
     return ", ".join(f"{r.scheme} (e.g. {r.example!r})" for r in registrations(role))
 
 
-def resolve(role: Role, spec: str, context: BuildContext | None = None) -> Any:
+@overload
+def resolve(
+    role: Literal["target"], spec: str, context: BuildContext | None = None
+) -> TargetModel: ...
+@overload
+def resolve(
+    role: Literal["generator"], spec: str, context: BuildContext | None = None
+) -> ImageGenerator: ...
+@overload
+def resolve(
+    role: Literal["proposer"], spec: str, context: BuildContext | None = None
+) -> ConceptProposer: ...
+@overload
+def resolve(
+    role: Literal["editor"], spec: str, context: BuildContext | None = None
+) -> ImageEditor: ...
+@overload
+def resolve(
+    role: Literal["embedder"], spec: str, context: BuildContext | None = None
+) -> TextEmbedder: ...
+@overload
+def resolve(
+    role: Literal["control"], spec: str, context: BuildContext | None = None
+) -> ControlSet: ...
+def resolve(role: Role, spec: str, context: BuildContext | None = None) -> object:
     """Build the implementation of ``role`` that ``spec`` names.
 
     Args:
@@ -125,10 +181,11 @@ def resolve(role: Role, spec: str, context: BuildContext | None = None) -> Any:
 
     Raises:
         BackendError: unknown role or scheme, or options that do not validate.
+        TypeError: the implementation built an object that is not the role's Protocol.
     """
     if role not in ROLES:
         raise BackendError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
-    _load_builtin()
+    load_plugins()
     try:
         scheme, argument, raw_options = parse_spec(spec)
     except ValueError as err:
@@ -151,14 +208,55 @@ def resolve(role: Role, spec: str, context: BuildContext | None = None) -> Any:
         raise BackendError(
             f"bad options for {role} {scheme!r}: {problems}. Allowed options: {fields}"
         ) from err
-    return cls.build(argument, options, context or BuildContext())
+    built = cls.build(argument, options, context or BuildContext())
+    if not isinstance(built, PROTOCOLS[role]):
+        raise TypeError(
+            f"{registration.implementation} built a {type(built).__name__}, which lacks the "
+            f"{PROTOCOLS[role].__name__} interface of the {role} role"
+        )
+    return built
 
 
-_BUILTIN_LOADED = False
+_LOADED: set[str] = set()
+_ENTRY_POINTS_LOADED = False
 
 
-def _load_builtin() -> None:
-    global _BUILTIN_LOADED
-    if not _BUILTIN_LOADED:
-        _BUILTIN_LOADED = True
-        importlib.import_module("line_mcp.backends.builtin")
+def load_plugins(modules: Sequence[str] = ()) -> None:
+    """Import the modules that register backends (each once).
+
+    Always loads the ``line_mcp.backends`` entry points (the built-in backends and
+    installed plugin packages); then ``modules`` and those named, comma-separated,
+    in ``$LINE_MCP_PLUGINS``. :func:`resolve` and :func:`registrations` call it.
+
+    Raises:
+        BackendError: a module that cannot be imported, or no built-in backends
+            (the package is installed without its entry points: reinstall it).
+    """
+    import os
+
+    global _ENTRY_POINTS_LOADED
+    if not _ENTRY_POINTS_LOADED:
+        from importlib.metadata import entry_points
+
+        _ENTRY_POINTS_LOADED = True
+        found = entry_points(group=ENTRY_POINT_GROUP)
+        if not any(e.value == "line_mcp.backends.builtin" for e in found):
+            raise BackendError(
+                f"no built-in backends: the {ENTRY_POINT_GROUP!r} entry points of line-mcp are "
+                "missing; reinstall the package (pip install -e . from the repository)"
+            )
+        for entry in found:
+            _import_plugin(entry.value)
+    names = [*modules, *os.environ.get(PLUGINS_ENV, "").split(",")]
+    for name in dict.fromkeys(n.strip() for n in names if n.strip()):
+        _import_plugin(name)
+
+
+def _import_plugin(name: str) -> None:
+    if name in _LOADED:
+        return
+    try:
+        importlib.import_module(name)
+    except ImportError as err:
+        raise BackendError(f"cannot import backend plugin module {name!r}: {err}") from err
+    _LOADED.add(name)

@@ -51,8 +51,8 @@ class Preprocessing(BaseModel):
             left, top = (size[0] - self.crop) // 2, (size[1] - self.crop) // 2
             image = image.crop((left, top, left + self.crop, top + self.crop))
             batch[i] = np.asarray(image, dtype=np.float32) / 255.0
-        batch = (batch - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
-        return torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous()
+        normalised = (batch - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
+        return torch.from_numpy(normalised).permute(0, 3, 1, 2).contiguous()
 
 
 def pool(output: Any, token_pooling: TokenPooling = "cls") -> torch.Tensor:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -44,7 +44,7 @@ def _locate(argument: str) -> tuple[str, str | None, Path | None]:
     return str(path), None, path
 
 
-def _load(argument: str, loader: type, **kwargs: object) -> tuple[object, object, str]:
+def _load(argument: str, loader: Any, **kwargs: object) -> tuple[Any, Any, str]:
     from transformers import AutoTokenizer
 
     if not argument:

@@ -325,7 +325,7 @@ def embedding_scores(
     return affinity
 
 
-def standardise(values: Sequence[float]) -> np.ndarray:
+def standardise(values: Sequence[float] | np.ndarray) -> np.ndarray:
     """Zero mean, unit spread (all zeros for constant values)."""
     array = np.asarray(values, dtype=np.float64)
     spread = array.std()

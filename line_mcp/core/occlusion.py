@@ -45,7 +45,8 @@ def _positions(length: int, side: int, steps: int) -> list[int]:
 def occlude(image: Image.Image, box: Sequence[int], grey: int = 128) -> Image.Image:
     """A copy of ``image`` with ``box`` filled mid-grey."""
     occluded = image.copy()
-    occluded.paste((grey, grey, grey), tuple(box))
+    left, top, right, bottom = box
+    occluded.paste((grey, grey, grey), (left, top, right, bottom))
     return occluded
 
 
@@ -55,5 +56,5 @@ def blur_region(image: Image.Image, box: Sequence[int]) -> Image.Image:
     radius = max(2, min(right - left, bottom - top) // 2)
     blurred = image.filter(ImageFilter.GaussianBlur(radius))
     result = image.copy()
-    result.paste(blurred.crop(tuple(box)), (left, top))
+    result.paste(blurred.crop((left, top, right, bottom)), (left, top))
     return result

@@ -14,9 +14,18 @@ from pydantic import BaseModel, Field
 from line_mcp.core.candidates import ProposalOrigin
 from line_mcp.core.scoreboard import Origin, ScoreboardEntry, Step
 
+# The current run-record format (line_mcp.store.versions.RUN_FORMAT upgrades older ones).
+RUN_FORMAT = 2
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+
+def utc_now() -> str:
+    """UTC, ISO 8601 with ``Z``: the one timestamp format of stored files.
+
+    Example:
+        >>> utc_now().endswith("Z") and len(utc_now()) == 20
+        True
+    """
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class DrawnImage(BaseModel):
@@ -69,7 +78,7 @@ class StepRecord(BaseModel):
     skipped: str | None = None
     proposal_origin: ProposalOrigin | None = None
     seconds: dict[str, float] = Field(default_factory=dict)
-    finished_at: str = Field(default_factory=_now)
+    finished_at: str = Field(default_factory=utc_now)
 
 
 class InitRecord(BaseModel):
@@ -114,8 +123,12 @@ class RunRecord(BaseModel):
         steps: Finished steps in order.
         label: The best scoreboard entry once the run finished.
         pending: A built-in proposal an MCP client asked for and has not scored yet.
+        format_version: The record's layout (older ones are upgraded on load).
+        writer: The line-mcp version that last saved it.
     """
 
+    format_version: int = RUN_FORMAT
+    writer: str = ""
     run_id: str
     neuron: int
     layer: str
@@ -128,8 +141,8 @@ class RunRecord(BaseModel):
     steps: list[StepRecord] = Field(default_factory=list)
     label: ScoreboardEntry | None = None
     pending: PendingProposal | None = None
-    created_at: str = Field(default_factory=_now)
-    updated_at: str = Field(default_factory=_now)
+    created_at: str = Field(default_factory=utc_now)
+    updated_at: str = Field(default_factory=utc_now)
 
     def scoreboard(self) -> list[ScoreboardEntry]:
         """The board after the last finished step."""

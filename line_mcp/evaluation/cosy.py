@@ -12,8 +12,8 @@ not draw from when the loop used the offline image banks (see
 seed give new images of the same model, and any other generator or control
 set can be named. The report always says which sources graded the labels.
 
-Images and activations go through :meth:`LineService.draw_batches` and
-:meth:`LineService.control_activations`, so they share the workspace caches
+Images and activations go through :meth:`Drawing.draw_batches` and
+:meth:`Vocabulary.control_activations`, so they share the workspace caches
 with the loop: a label drawn once is scored for every neuron of the layer.
 """
 
@@ -34,6 +34,7 @@ from line_mcp.config import PAPER_ANGLES, PAPER_LIGHTINGS, BackendConfig
 from line_mcp.core import prompts
 from line_mcp.core.concepts import concept_key
 from line_mcp.core.seeds import derive_seed, derived_rng
+from line_mcp.errors import InputError
 from line_mcp.evaluation import metrics
 from line_mcp.evaluation.labels import LabelRow
 from line_mcp.progress import ProgressCallback, no_progress
@@ -172,7 +173,7 @@ def resolve_sources(loop: BackendConfig, config: EvaluationConfig) -> Evaluation
         else:
             unused = [b for b in _DRAW_PREFERENCE if b not in loop_banks]
             if not unused:
-                raise ValueError(
+                raise InputError(
                     f"the loop drew from every image bank ({loop.generator}); name an "
                     "evaluation generator (e.g. a diffusers model) to score on held-out images"
                 )
@@ -184,7 +185,7 @@ def resolve_sources(loop: BackendConfig, config: EvaluationConfig) -> Evaluation
         else:
             choice = next((b for b in _CONTROL_PREFERENCE if b not in drawing_banks), None)
             if choice is None:
-                raise ValueError(
+                raise InputError(
                     f"the evaluation draws from every image bank ({generator}); name a control set"
                 )
             limit = _CONTROL_LIMITS.get(choice)
@@ -323,14 +324,14 @@ class CosyEvaluator:
 
     def __init__(self, service: LineService, config: EvaluationConfig | None = None) -> None:
         self.config = config or EvaluationConfig()
-        self.sources = resolve_sources(service.backends, self.config)
+        self.sources = resolve_sources(service.config, self.config)
         self.service = service.with_backends(
             generator=self.sources.generator, control=self.sources.control
         )
 
     def control(self) -> np.ndarray:
         """The layer's activations on the control images, ``[n_control, n_neurons]``."""
-        return self.service.control_activations()[1]
+        return self.service.vocabulary.control_activations()[1]
 
     def score(self, rows: Sequence[LabelRow]) -> list[CosyScore]:
         """Score labels of this evaluator's layer (each distinct label is drawn once).
@@ -345,14 +346,14 @@ class CosyEvaluator:
             NeuronError: a neuron outside the layer.
             ValueError: a row of another layer.
         """
-        layer = self.service.backends.layer
+        layer = self.service.config.layer
         for row in rows:
             if row.layer not in (None, layer):
-                raise ValueError(f"label of layer {row.layer!r} given to the {layer!r} evaluator")
-            self.service.check_neuron(row.neuron)
+                raise InputError(f"label of layer {row.layer!r} given to the {layer!r} evaluator")
+            self.service.backends.check_neuron(row.neuron)
         control = self.control()
         concepts = list(dict.fromkeys(row.label for row in rows))
-        drawn = self.service.draw_batches(
+        drawn = self.service.drawing.draw_batches(
             concepts,
             [evaluation_requests(c, self.config) for c in concepts],
             keep_images=self.config.keep_images,
@@ -411,7 +412,7 @@ def evaluate_labels(
         ...                          [LabelRow(340, "zebra")])  # doctest: +SKIP
     """
     if not rows:
-        raise ValueError("no labels to evaluate")
+        raise InputError("no labels to evaluate")
     config = config or EvaluationConfig()
     start = time.perf_counter()
     base = LineService(loop_backends, workspace, progress=progress)
@@ -430,7 +431,7 @@ def evaluate_labels(
         config=config.model_dump(mode="json"),
         loop_backends=loop_backends.to_dict(),
         sources=evaluator.sources,
-        fingerprints=evaluator.service.fingerprints(),
+        fingerprints=evaluator.service.backends.fingerprints(),
         scores=[scored[i] for i in range(len(rows))],
         seconds=time.perf_counter() - start,
     )
@@ -460,17 +461,17 @@ def labels_from_runs(
         if record.label is None:
             if every:
                 continue
-            raise ValueError(f"run {run_id!r} is {record.status}: it has no final label yet")
+            raise InputError(f"run {run_id!r} is {record.status}: it has no final label yet")
         run_backends = BackendConfig.from_dict(record.backends)
         if backends is None:
             backends = run_backends
         for role in ("target", "generator", "control"):
             if getattr(run_backends, role) != getattr(backends, role):
-                raise ValueError(
+                raise InputError(
                     f"runs used different {role}s ({getattr(backends, role)!r} and "
                     f"{getattr(run_backends, role)!r}); evaluate them separately"
                 )
         rows.append(LabelRow(record.neuron, record.label.concept, record.layer, f"run:{run_id}"))
     if backends is None:
-        raise ValueError(f"no finished runs to evaluate in {store.root}")
+        raise InputError(f"no finished runs to evaluate in {store.root}")
     return backends, rows

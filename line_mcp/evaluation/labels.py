@@ -15,6 +15,8 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from line_mcp.errors import InputError
+
 #: Layout name -> (neuron column, label column, layer column or None).
 LAYOUTS: dict[str, tuple[str, str, str | None]] = {
     "clip-dissect": ("unit", "description", "layer"),
@@ -53,7 +55,7 @@ def detect_layout(header: list[str]) -> str:
     accepted = "; ".join(
         f"{name}: {','.join(c for c in cols if c)}" for name, cols in LAYOUTS.items()
     )
-    raise ValueError(f"unrecognised label CSV header {header!r}; accepted layouts: {accepted}")
+    raise InputError(f"unrecognised label CSV header {header!r}; accepted layouts: {accepted}")
 
 
 def read_label_csv(path: str | Path) -> list[LabelRow]:
@@ -80,11 +82,11 @@ def read_label_csv(path: str | Path) -> list[LabelRow]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as err:
-        raise ValueError(f"cannot read label CSV {path}: {err.strerror or err}") from err
+        raise InputError(f"cannot read label CSV {path}: {err.strerror or err}") from err
     reader = csv.reader(text.splitlines())
     header = next(reader, None)
     if header is None:
-        raise ValueError(f"label CSV {path} is empty")
+        raise InputError(f"label CSV {path} is empty")
     layout = detect_layout(header)
     index = {name.strip().lower(): i for i, name in enumerate(header)}
     neuron_col, label_col, layer_col = LAYOUTS[layout]
@@ -95,13 +97,13 @@ def read_label_csv(path: str | Path) -> list[LabelRow]:
         cells = row + [""] * (len(header) - len(row))
         raw_neuron = cells[index[neuron_col]].strip()
         if not raw_neuron.isdigit():
-            raise ValueError(
+            raise InputError(
                 f"{path}:{line_number}: neuron {raw_neuron!r} in column {neuron_col!r} "
                 "is not a non-negative integer"
             )
         label = cells[index[label_col]].strip()
         if not label:
-            raise ValueError(f"{path}:{line_number}: empty label in column {label_col!r}")
+            raise InputError(f"{path}:{line_number}: empty label in column {label_col!r}")
         layer = None
         if layer_col is not None and layer_col in index:
             layer = cells[index[layer_col]].strip() or None

@@ -22,13 +22,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from line_mcp.errors import LineError
+
 WORDNET_ROOT = Path("/usr/share/wordnet")
 _INSTALL_HINT = "apt-get install -y wordnet-base"
 _HYPERNYM = ("@", "@i")
 _HYPONYM = ("~", "~i")
 
 
-class WordNetNotInstalledError(RuntimeError):
+class WordNetNotInstalledError(LineError, RuntimeError):
     """The WordNet data files are not on this machine."""
 
 

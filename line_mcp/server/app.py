@@ -13,6 +13,7 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 
 from line_mcp.config import LoopConfig
+from line_mcp.errors import InputError
 from line_mcp.progress import StderrProgress
 from line_mcp.server.jobs import JobManager
 from line_mcp.server.prompts import register_prompts
@@ -58,7 +59,7 @@ def build_server(
     """
     config = config or LoopConfig()
     jobs = JobManager(forward=service.progress, folder=service.workspace.root / "jobs")
-    service.progress = jobs.progress
+    service = service.with_progress(jobs.progress)
     driver = RunDriver(service, config, jobs)
 
     @asynccontextmanager
@@ -95,9 +96,8 @@ def _version() -> str:
 
 def _preload(service: LineService) -> None:
     try:
-        service.load()
-        if service.backends.editor is not None:
-            _ = service.editor
+        service.backends.load()
+        _ = service.backends.editor
         print("[line-mcp] backends loaded", file=sys.stderr, flush=True)
     except Exception as err:  # reported again by the first tool call that needs it
         print(f"[line-mcp] loading backends failed: {err}", file=sys.stderr, flush=True)
@@ -167,12 +167,12 @@ def http_app(
     security = None
     if not is_loopback(host):
         if not token:
-            raise ValueError(
+            raise InputError(
                 f"binding {host} exposes the server beyond this machine: set a bearer token "
                 "(--token or the LINE_MCP_TOKEN environment variable)"
             )
         if host in ("0.0.0.0", "::") and not allowed_hosts:
-            raise ValueError(
+            raise InputError(
                 f"binding the wildcard address {host}: name the Host headers clients use "
                 "with --allowed-host (e.g. --allowed-host myserver.lan:8765)"
             )

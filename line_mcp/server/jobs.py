@@ -24,8 +24,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from line_mcp.errors import LineError, UnknownIdError
 from line_mcp.progress import ProgressCallback
 from line_mcp.server.models import JobKind, JobStatus
+from line_mcp.store import versions
 from line_mcp.store.workspace import atomic_write_bytes
 
 #: Job ids are 12 lowercase hex characters (``uuid4().hex[:12]``).
@@ -89,6 +91,8 @@ class Job:
         """The job's record as JSON-ready data (a model result as its JSON form)."""
         result = self.result.model_dump(mode="json") if isinstance(self.result, BaseModel) else None
         return {
+            "format_version": versions.JOB_FORMAT,
+            "writer": versions.writer(),
             "job_id": self.job_id,
             "kind": self.kind,
             "neuron": self.neuron,
@@ -104,6 +108,8 @@ class Job:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Job:
         """A job read back from its record; one that was still active was cut off."""
+        data = versions.upgrade_job(dict(data))
+        del data["format_version"], data["writer"]  # stamps of the file, not job state
         job = cls(**data)
         if job.active:
             job.status, job.message = "failed", "interrupted"
@@ -187,9 +193,12 @@ class JobManager:
             job.status, job.message = "finished", "finished"
         except JobCancelled:
             job.status, job.message = "cancelled", "cancelled; the run record keeps every step"
-        except Exception as err:  # a job's failure is reported through job_status
+        except LineError as err:  # a job's failure is reported through job_status
             job.status, job.error = "failed", f"{type(err).__name__}: {err}"
             job.message = "failed"
+        except Exception as err:  # a bug: the details go to the server log only
+            job.status, job.message = "failed", "failed"
+            job.error = f"internal error ({type(err).__name__}); the server's log has the details"
             traceback.print_exc()  # stderr: the server log
         finally:
             self._local.job = None
@@ -205,7 +214,7 @@ class JobManager:
         job = self._jobs.get(job_id) or self._load(job_id)
         if job is None:
             known = ", ".join(list(self._jobs)[-5:]) or "none"
-            raise KeyError(
+            raise UnknownIdError(
                 f"unknown job id {job_id!r} (recent jobs: {known}). Runs are stored whatever "
                 "happened to a job: call get_scoreboard for the neuron, or label_neuron again "
                 "to resume it"

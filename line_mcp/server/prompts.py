@@ -9,6 +9,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.jsonrpc import INVALID_PARAMS
 
 from line_mcp.core import prompts
+from line_mcp.errors import LineError
 from line_mcp.loop import open_run
 from line_mcp.server.runs import RunDriver
 
@@ -59,7 +60,7 @@ def register_prompts(server: MCPServer, driver: RunDriver) -> None:
         n = _neuron(neuron)
         try:  # the SDK hides other exceptions' messages behind "Error rendering prompt"
             record = open_run(driver.service, n, config)
-        except ValueError as err:  # NeuronError
+        except LineError as err:  # NeuronError
             raise MCPError(INVALID_PARAMS, str(err)) from None
         if record.init is None:
             raise MCPError(

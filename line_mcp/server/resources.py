@@ -8,6 +8,7 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 
+from line_mcp.errors import LineError
 from line_mcp.server.runs import RunDriver
 
 
@@ -19,7 +20,7 @@ def register_resources(server: MCPServer, driver: RunDriver) -> None:
     def _image(image_id: str) -> bytes:
         try:
             path = workspace.image_path(image_id)
-        except ValueError as err:
+        except LineError as err:
             raise ResourceError(str(err)) from None
         if not path.exists():
             raise ResourceError(f"image {image_id!r} is not stored in this workspace")
@@ -65,7 +66,7 @@ def register_resources(server: MCPServer, driver: RunDriver) -> None:
     def _run(run_id: str) -> str:
         try:
             record = workspace.load_run(run_id)
-        except ValueError as err:
+        except LineError as err:
             raise ResourceError(str(err)) from None
         if record is None:
             raise ResourceError(f"no run {run_id!r} in this workspace; line://runs lists them")
@@ -84,8 +85,11 @@ def register_resources(server: MCPServer, driver: RunDriver) -> None:
     def _scoreboard(neuron: str) -> str:
         try:
             index = int(neuron)
+        except ValueError:
+            raise ResourceError(f"bad neuron {neuron!r}: give a whole number such as 12") from None
+        try:
             return driver.board(index).model_dump_json(indent=1)
-        except ValueError as err:
+        except LineError as err:
             raise ResourceError(f"bad neuron {neuron!r}: {err}") from None
 
     @server.resource(

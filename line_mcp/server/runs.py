@@ -18,6 +18,9 @@ from typing import Any
 from line_mcp.config import LoopConfig
 from line_mcp.core.concepts import concept_key
 from line_mcp.core.records import PendingProposal, RunRecord
+from line_mcp.engine.proposals import Proposal
+from line_mcp.engine.stopwatch import Stopwatch
+from line_mcp.errors import LineError
 from line_mcp.loop import (
     apply_proposal,
     initialise_run,
@@ -31,17 +34,17 @@ from line_mcp.loop import (
 )
 from line_mcp.server.jobs import Job, JobManager
 from line_mcp.server.models import BoardView, EvaluationView, ProposalView, UpdateView
-from line_mcp.service import LineService, Proposal
+from line_mcp.service import LineService
 
 #: How long a tool waits for a run another call or a job is writing.
 LOCK_TIMEOUT_S = 20.0
 
 
-class RunBusyError(RuntimeError):
+class RunBusyError(LineError, RuntimeError):
     """The run is being written by a background job or another call."""
 
 
-class RunStateError(ValueError):
+class RunStateError(LineError, ValueError):
     """The operation does not fit where the run stands (says what to call instead)."""
 
 
@@ -94,7 +97,7 @@ class RunDriver:
 
     def run_id(self, neuron: int) -> str:
         """The run id of a neuron under this server's backends and loop numbers."""
-        self.service.check_neuron(neuron)
+        self.service.backends.check_neuron(neuron)
         return run_id_for(self.service, neuron, self.config)
 
     # --- reading -----------------------------------------------------------------------------
@@ -152,7 +155,7 @@ class RunDriver:
         record = open_run(self.service, neuron, self.config)
         if record.init is not None:
             return self.board(neuron, record)
-        if not self.service.vocabulary_ready(self.config):
+        if not self.service.vocabulary.ready(self.config):
             self.jobs.submit(
                 "init_scoreboard", neuron, record.run_id, lambda job: self._init(neuron)
             )
@@ -164,7 +167,7 @@ class RunDriver:
         with self.locked(run_id, timeout=None if self._in_job(run_id) else LOCK_TIMEOUT_S):
             record = open_run(self.service, neuron, self.config)
             if record.init is None:
-                initialise_run(self.service, record, self.config)
+                initialise_run(self.service.vocabulary, record, self.config)
                 record.status = "running"
                 save_run(self.service, record)
         return self.board(neuron, record)
@@ -198,6 +201,8 @@ class RunDriver:
         with self.locked(run_id):
             record = self._started(neuron)
             step = next_step(record, self.config)
+            if step is None:  # _started() returns only runs with a step left
+                raise RunStateError(f"the run of neuron {neuron} has no step left")
             self._check_step(step, summary)
             pending = record.pending
             if pending is not None and pending.step == step:
@@ -209,19 +214,19 @@ class RunDriver:
                     pending.attempts,
                     pending.proposal_origin,
                 )
-            before = dict(self.service.seconds)
-            proposal = propose_step(self.service, record, self.config, step)
+            clock = Stopwatch()
+            proposal = propose_step(self.service.proposals, record, self.config, step, clock)
             if proposal.concept is None:
                 result = apply_proposal(
-                    self.service,
+                    self.service.drawing,
                     record,
                     self.config,
                     step,
                     proposal,
                     "summary" if step == "S" else "llm",
-                    since=before,
+                    clock,
                 )
-                settle_run(self.service, record, self.config)
+                settle_run(record, self.config, self.service.config.proposer)
                 save_run(self.service, record)
                 view = self._proposal_view(record, step, None, "", proposal.attempts)
                 view.skipped = result.skipped
@@ -312,8 +317,12 @@ class RunDriver:
                 origin = "client"
             record.pending = None
             record.status, record.error = "running", None
-            result = apply_proposal(self.service, record, self.config, step, proposal, origin)
-            settle_run(self.service, record, self.config)
+            if step is None:  # _started() returns only runs with a step left
+                raise RunStateError(f"the run of neuron {neuron} has no step left")
+            result = apply_proposal(
+                self.service.drawing, record, self.config, step, proposal, origin
+            )
+            settle_run(record, self.config, self.service.config.proposer)
             save_run(self.service, record)
         return UpdateView(
             run_id=record.run_id,
@@ -351,7 +360,7 @@ class RunDriver:
         run_id = self.run_id(neuron)
         total = 1 + self.config.iterations + int(self.config.summary)
 
-        def work(job: Job) -> dict[str, Any]:
+        def work(job: Job) -> BoardView:
             def on_step(record: RunRecord) -> None:
                 done = 1 + len(record.steps)
                 last = record.steps[-1] if record.steps else None

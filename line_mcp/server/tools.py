@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -18,7 +19,7 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from line_mcp.core.records import AblationResult
-from line_mcp.core.scoreboard import mean_activation
+from line_mcp.errors import InputError, LineError
 from line_mcp.server.images import MAX_THUMBNAILS, image_blocks, image_uri
 from line_mcp.server.jobs import Job
 from line_mcp.server.models import (
@@ -38,6 +39,7 @@ from line_mcp.server.models import (
 from line_mcp.server.runs import RunDriver
 
 T = TypeVar("T")
+logger = logging.getLogger("line_mcp.server")
 
 #: Request size limits (a tool call must finish well inside a host's ~1 minute timeout).
 MAX_IMAGES_PER_CALL = 16
@@ -64,13 +66,21 @@ WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world
 
 
 async def offload(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run blocking service work in a worker thread; known failures become tool errors."""
+    """Run blocking service work in a worker thread.
+
+    A :class:`~line_mcp.errors.LineError` (a neuron out of range, an unknown id...)
+    becomes a tool error with its message; anything else is a bug: its traceback
+    goes to stderr and the client reads that an internal error happened.
+    """
     try:
         return await anyio.to_thread.run_sync(functools.partial(function, *args, **kwargs))
-    except KeyError as err:  # unknown ids: the message is the first argument
-        raise ToolError(str(err.args[0]) if err.args else "unknown id") from None
-    except (ValueError, RuntimeError, OSError) as err:  # NeuronError, WorkspaceError, ...
+    except LineError as err:
         raise ToolError(str(err)) from None
+    except Exception as err:
+        logger.error("internal error in %s", getattr(function, "__name__", function), exc_info=err)
+        raise ToolError(
+            f"internal error ({type(err).__name__}); the server's log has the details"
+        ) from None
 
 
 def with_images(model: BaseModel, blocks: list[Any]) -> CallToolResult:
@@ -138,9 +148,9 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
     # --- orientation -------------------------------------------------------------------------
 
     def _describe() -> TargetInfo:
-        described = service.describe()
-        control = service.control
-        names = service.target.neuron_names()
+        described = service.backends.describe()
+        control = service.backends.control
+        names = service.backends.target.neuron_names()
         return TargetInfo(
             target=described["target"],
             layer=described["layer"],
@@ -151,12 +161,12 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
                 name=control.name,
                 labels=len(control.labels()),
                 images=len(control.items()),
-                init_scoring=service.resolved_init_scoring(config),  # type: ignore[arg-type]
+                init_scoring=service.vocabulary.resolved_init_scoring(config),  # type: ignore[arg-type]
             ),
             backends=described["backends"],
-            editor=service.backends.editor,
+            editor=service.config.editor,
             loop=config.to_dict(),
-            vocabulary_ready=service.vocabulary_ready(config),
+            vocabulary_ready=service.vocabulary.ready(config),
             next="pick a neuron and call init_scoreboard (or label_neuron to run the whole "
             "loop as a background job)",
         )
@@ -228,9 +238,9 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
     # --- the design card's primitives --------------------------------------------------------
 
     def _generate(concept: str, n_images: int) -> GeneratedImages:
-        drawn = service.draw([concept], config.model_copy(update={"images_per_concept": n_images}))[
-            0
-        ]
+        drawn = service.drawing.draw(
+            [concept], config.model_copy(update={"images_per_concept": n_images})
+        )[0]
         return GeneratedImages(
             concept=concept,
             images=[
@@ -259,10 +269,10 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
 
     def _activations(image_ids: list[str], paths: list[str], neurons: list[int]) -> ActivationsView:
         for neuron in neurons:
-            service.check_neuron(neuron)
+            service.backends.check_neuron(neuron)
         rows: list[ImageActivation] = []
         if image_ids:
-            matrix = service.image_activations(image_ids)
+            matrix = service.drawing.image_activations(image_ids)
             rows += [
                 ImageActivation(image=i, activations={str(n): float(v[n]) for n in neurons})
                 for i, v in zip(image_ids, matrix, strict=True)
@@ -275,23 +285,23 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
                 resolved = _inside_workspace(path)
                 with Image.open(resolved) as image:
                     images.append(image.convert("RGB"))
-            matrix = service.read_activations(images)
+            matrix = service.drawing.read_activations(images)
             rows += [
                 ImageActivation(image=p, activations={str(n): float(v[n]) for n in neurons})
                 for p, v in zip(paths, matrix, strict=True)
             ]
-        return ActivationsView(layer=service.backends.layer, neurons=neurons, images=rows)
+        return ActivationsView(layer=service.config.layer, neurons=neurons, images=rows)
 
     def _inside_workspace(path: str) -> Path:
         root = workspace.root
         resolved = (root / path).resolve()
         if not resolved.is_relative_to(root):
-            raise ValueError(
+            raise InputError(
                 f"path {path!r} is outside the workspace {str(root)!r}; only files inside it "
                 "can be read (copy the image into the workspace, e.g. WORKSPACE/uploads/)"
             )
         if not resolved.is_file():
-            raise ValueError(f"no file at {path!r} in the workspace {str(root)!r}")
+            raise InputError(f"no file at {path!r} in the workspace {str(root)!r}")
         return resolved
 
     @tool(READ)
@@ -325,17 +335,15 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
         return await offload(_activations, image_ids, paths, neurons)
 
     def _score(neuron: int, concepts: list[str]) -> ScoresView:
-        service.check_neuron(neuron)
         record = service.workspace.load_run(driver.run_id(neuron))
         board = record.scoreboard() if record else []
         board_scores = sorted((e.score for e in board), reverse=True)
         scores = []
-        for drawn in service.draw(concepts, config):
-            images = drawn.for_neuron(neuron)
-            score = mean_activation([i.activation for i in images])
+        for scored in service.drawing.score_concepts(neuron, concepts, config):
+            images, score = scored.images, scored.score
             scores.append(
                 ConceptScore(
-                    concept=drawn.concept,
+                    concept=scored.concept,
                     score=score,
                     images=[
                         ImageView(
@@ -393,7 +401,7 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
         depends on it). With an editor backend the concept is edited out ('remove the
         {concept} from the image'); without one, method is 'occlusion': the region where the
         neuron responds most is blurred instead, which is not a concept edit (see note)."""
-        result = await offload(service.ablate_concept, neuron, image_id, concept, seed)
+        result = await offload(service.ablation.ablate, neuron, image_id, concept, seed)
         ids = [image_id, result.edited_image_id]
         return with_images(result, await offload(image_blocks, workspace, ids, concept))
 
@@ -435,12 +443,12 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
     def _job_result(job_id: str) -> BoardView:
         job = driver.jobs.get(job_id)
         if job.kind == "evaluate_label":
-            raise ValueError(
+            raise InputError(
                 f"job {job_id} is an evaluation: its scores are the 'evaluation' field of "
                 "job_status"
             )
         if job.status != "finished":
-            raise ValueError(
+            raise InputError(
                 f"job {job_id} is {job.status} ({job.message}); "
                 + (
                     "poll job_status until it is finished"

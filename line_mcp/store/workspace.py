@@ -6,7 +6,11 @@ WORKSPACE/
   images/AB/IMAGE_ID.png  drawn images, content-addressed
   cache.sqlite            image index and per-image layer activations
   arrays/KEY.npz          whole-layer matrices (control and vocabulary activations)
+  workspace.json          the layout's format version and the line-mcp that wrote it
 ```
+Every stored kind has a format version (:mod:`line_mcp.store.versions`): a
+workspace, record or cache of an older format is upgraded when opened, one of
+a newer format is refused with a message.
 Writes go to a temporary file in the same folder and are renamed into place,
 so a process killed at any moment leaves either the old or the new file,
 never half of one.
@@ -30,12 +34,14 @@ import numpy as np
 from PIL import Image
 
 from line_mcp.core.records import RunRecord
+from line_mcp.errors import LineError
+from line_mcp.store import versions
 
 _ID = re.compile(r"^[0-9a-f]{24}$")
 _RUN_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 
-class WorkspaceError(ValueError):
+class WorkspaceError(LineError, ValueError):
     """A workspace that cannot be used, or an id that does not name anything in it."""
 
 
@@ -88,8 +94,12 @@ class Workspace:
             raise WorkspaceError(
                 f"workspace {str(self.root)!r} is not writable: {err.strerror or err}"
             ) from err
+        self._open_manifest()
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.root / "cache.sqlite", check_same_thread=False, timeout=60)
+        schema = self._db.execute("PRAGMA user_version").fetchone()[0]
+        # Schema 0 is the unnumbered schema of format 1, the same tables as schema 2.
+        versions.check_format("cache schema", schema, versions.SQLITE_SCHEMA, "cache.sqlite")
         with self._db:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(
@@ -100,6 +110,21 @@ class Workspace:
                 "CREATE TABLE IF NOT EXISTS activations (target TEXT, layer TEXT, image_id TEXT, "
                 "vector BLOB, PRIMARY KEY (target, layer, image_id))"
             )
+            self._db.execute(f"PRAGMA user_version={versions.SQLITE_SCHEMA}")
+
+    def _open_manifest(self) -> None:
+        """Read ``workspace.json`` (a folder without one is format 1) and write the current one."""
+        path = self.root / "workspace.json"
+        found = 1
+        if path.exists():
+            try:
+                found = int(json.loads(path.read_text())["format_version"])
+            except (ValueError, KeyError, TypeError) as err:
+                raise WorkspaceError(f"{path} is not a line-mcp workspace manifest: {err}") from err
+        versions.check_format("workspace", found, versions.WORKSPACE_FORMAT, str(self.root))
+        if found < versions.WORKSPACE_FORMAT or not path.exists():
+            manifest = {"format_version": versions.WORKSPACE_FORMAT, "writer": versions.writer()}
+            atomic_write_bytes(path, json.dumps(manifest, indent=1).encode())
 
     # --- images -----------------------------------------------------------------------------
 
@@ -229,7 +254,8 @@ class Workspace:
     def save_arrays(self, key: str, **arrays: np.ndarray) -> None:
         """Save named arrays under ``key`` atomically."""
         buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
+        # numpy's stub types every keyword of savez as bool.
+        np.savez(buffer, **arrays)  # type: ignore[arg-type]
         atomic_write_bytes(self.root / "arrays" / f"{key}.npz", buffer.getvalue())
 
     # --- runs ---------------------------------------------------------------------------------
@@ -240,7 +266,8 @@ class Workspace:
         return self.root / "runs" / f"{run_id}.json"
 
     def save_run(self, record: RunRecord) -> None:
-        """Write a run record atomically."""
+        """Write a run record atomically, stamped with the current format and writer."""
+        record.format_version, record.writer = versions.RUN_FORMAT, versions.writer()
         atomic_write_bytes(self._run_path(record.run_id), record.model_dump_json(indent=1).encode())
 
     def load_run(self, run_id: str) -> RunRecord | None:
@@ -248,7 +275,8 @@ class Workspace:
         path = self._run_path(run_id)
         if not path.exists():
             return None
-        return RunRecord.model_validate_json(path.read_bytes())
+        data = versions.upgrade_run(json.loads(path.read_bytes()), str(path))
+        return RunRecord.model_validate(data)
 
     def list_runs(self) -> list[str]:
         """Ids of the stored runs, sorted."""

@@ -412,6 +412,23 @@ async def test_bad_requests_are_error_results_and_the_server_keeps_serving(make_
         assert info["neurons"] == 4
 
 
+async def test_a_bug_is_an_internal_error_not_a_user_message(fake_backends, tmp_path, caplog):
+    from line_mcp.server import build_server
+
+    class Broken(fakes.FakeGenerator):
+        def generate(self, requests):
+            raise KeyError("secret detail")  # a bug: once read as an "unknown id" user error
+
+    service = LineService(fake_backends, tmp_path, prebuilt={"generator": Broken()})
+    async with Client(build_server(service, CONFIG)) as client:
+        text = await call_error(client, "generate_images", concept="teal", n_images=1)
+        assert "internal error (KeyError)" in text and "secret" not in text, text
+        info, _ = await call(client, "describe_target")  # still serving
+    assert info["neurons"] == 4
+    logged = [r for r in caplog.records if r.name == "line_mcp.server"]  # stderr when serving
+    assert logged and "secret detail" in str(logged[0].exc_info[1])
+
+
 async def test_resources_and_prompts(make_server):
     server = make_server()
     async with Client(server) as client:

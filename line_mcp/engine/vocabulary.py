@@ -1,0 +1,217 @@
+"""The initial vocabulary: control activations, every label's score, the initial board.
+
+Control and vocabulary matrices cover the whole layer and are cached in the
+workspace under a key of what they depend on, so the first board of a layer
+pays for the vocabulary and every later neuron of the layer reads it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from line_mcp.config import LoopConfig
+from line_mcp.core.records import InitRecord
+from line_mcp.core.scoreboard import initial_scoreboard
+from line_mcp.core.seeds import derived_rng
+from line_mcp.engine.backends import Backends
+from line_mcp.engine.drawing import ConceptImages, Drawing
+from line_mcp.engine.stopwatch import Stopwatch, timed
+from line_mcp.progress import ProgressCallback, no_progress
+from line_mcp.store.workspace import Workspace
+
+# Vocabulary labels drawn per generator call when scoring the vocabulary.
+_VOCABULARY_CHUNK = 32
+# Control images read per target call.
+_CONTROL_BATCH = 64
+
+
+@dataclass
+class VocabularyScores:
+    """Per-label mean activations of the whole layer: ``scores[label_index, neuron]``."""
+
+    labels: list[str]
+    scores: np.ndarray
+    scoring: str
+    images_per_label: float
+    images: dict[str, ConceptImages] = field(default_factory=dict)
+
+
+def digest(*parts: object) -> str:
+    """A short stable hash of JSON-able parts (cache keys)."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class Vocabulary:
+    """Scores the control set's labels on the layer and builds initial boards.
+
+    Args:
+        backends: Gives the target, the control set and the generator.
+        workspace: Where the layer matrices are cached.
+        drawing: Draws the labels for ``init_scoring="drawn"``.
+        progress: Called as the vocabulary scoring advances (minutes on a CPU).
+    """
+
+    def __init__(
+        self,
+        backends: Backends,
+        workspace: Workspace,
+        drawing: Drawing,
+        progress: ProgressCallback = no_progress,
+    ) -> None:
+        self.backends = backends
+        self.workspace = workspace
+        self.drawing = drawing
+        self.progress = progress
+
+    def resolved_init_scoring(self, config: LoopConfig) -> str:
+        """ "control" or "drawn" (resolving "auto" from the control set's images per label)."""
+        if config.init_scoring != "auto":
+            return config.init_scoring
+        control = self.backends.control
+        per_label = len(control.items()) / max(1, len(control.labels()))
+        return "control" if per_label >= config.min_control_images else "drawn"
+
+    def control_activations(self, clock: Stopwatch | None = None) -> tuple[list[str], np.ndarray]:
+        """Every control image's layer vector, computed once per (target, layer, control set)."""
+        target, control = self.backends.target, self.backends.control
+        items = control.items()
+        key = self.control_key()
+        cached = self.workspace.load_arrays(key)
+        if cached is None:
+            rows = []
+            for start in range(0, len(items), _CONTROL_BATCH):
+                images = [control.load(k) for k, _ in items[start : start + _CONTROL_BATCH]]
+                with self.backends.lock, timed(clock, "target"):
+                    rows.append(target.activations(images))
+                self.progress("control images", min(start + _CONTROL_BATCH, len(items)), len(items))
+            cached = {"activations": np.concatenate(rows)}
+            self.workspace.save_arrays(key, **cached)
+        return [label for _, label in items], cached["activations"]
+
+    def scores(self, config: LoopConfig, clock: Stopwatch | None = None) -> VocabularyScores:
+        """Every vocabulary label's score for every neuron of the layer.
+
+        ``control`` scoring averages each label's control images; ``drawn``
+        draws each label through the generator with |P| images, exactly as a
+        proposal is scored, so the initial board and the proposals compete on
+        the same footing.
+        """
+        scoring = self.resolved_init_scoring(config)
+        labels = self.backends.control.labels()
+        if scoring == "control":
+            image_labels, activations = self.control_activations(clock)
+            index = {label: i for i, label in enumerate(labels)}
+            sums = np.zeros((len(labels), activations.shape[1]), dtype=np.float64)
+            counts = np.zeros(len(labels))
+            for label, row in zip(image_labels, activations, strict=True):
+                sums[index[label]] += row
+                counts[index[label]] += 1
+            return VocabularyScores(
+                labels, (sums / counts[:, None]).astype(np.float32), scoring, float(counts.mean())
+            )
+        cached = self._cached_vocabulary(config)
+        if cached is None:
+            rows: list[np.ndarray] = []
+            for start in range(0, len(labels), _VOCABULARY_CHUNK):
+                chunk = labels[start : start + _VOCABULARY_CHUNK]
+                drawn = self.drawing.draw(chunk, config, keep_images=False, clock=clock)
+                rows.extend(c.activations.mean(axis=0) for c in drawn)
+                self.progress("vocabulary drawn", start + len(chunk), len(labels))
+            cached = {"scores": np.stack(rows).astype(np.float32)}
+            self.workspace.save_arrays(f"vocabulary-{self.vocabulary_key(config)}", **cached)
+        return VocabularyScores(labels, cached["scores"], scoring, float(config.images_per_concept))
+
+    def control_key(self) -> str:
+        """The cache key of the control activations: target, layer and control set."""
+        target, control = self.backends.target, self.backends.control
+        return f"control-{digest(target.fingerprint, target.layer, control.fingerprint)}"
+
+    def vocabulary_key(self, config: LoopConfig) -> str:
+        """The cache key of drawn vocabulary scores: the backends' fingerprints and the
+        loop's image identity (:meth:`LoopConfig.identity`), every field that changes
+        a drawn image."""
+        backends = self.backends
+        return digest(
+            backends.target.fingerprint,
+            backends.target.layer,
+            backends.generator.fingerprint,
+            backends.control.fingerprint,
+            config.identity("images"),
+        )
+
+    def format_one_vocabulary_key(self, config: LoopConfig) -> str:
+        """The key workspaces of format 1 saved drawn vocabulary scores under.
+
+        Only for upgrading: :meth:`scores` moves such a cache to :meth:`vocabulary_key`.
+        """
+        backends = self.backends
+        return digest(
+            backends.target.fingerprint,
+            backends.target.layer,
+            backends.generator.fingerprint,
+            backends.control.fingerprint,
+            config.images_per_concept,
+            config.seed,
+            config.image_prompt,
+            config.angles,
+            config.lightings,
+        )
+
+    def _cached_vocabulary(self, config: LoopConfig) -> dict[str, np.ndarray] | None:
+        """The drawn scores under the current key, or a format-1 cache saved under it now."""
+        key = f"vocabulary-{self.vocabulary_key(config)}"
+        cached = self.workspace.load_arrays(key)
+        if cached is None:
+            cached = self.workspace.load_arrays(
+                f"vocabulary-{self.format_one_vocabulary_key(config)}"
+            )
+            if cached is not None:
+                self.workspace.save_arrays(key, **cached)
+        return cached
+
+    def ready(self, config: LoopConfig) -> bool:
+        """Whether the layer's vocabulary scores are cached, so an initial board is quick.
+
+        When False, the first :meth:`initial_board` of the layer scores the
+        whole vocabulary (minutes on a CPU with the embedded stack).
+        """
+        if self.resolved_init_scoring(config) == "control":
+            return self.workspace.has_arrays(self.control_key())
+        keys = (self.vocabulary_key(config), self.format_one_vocabulary_key(config))
+        return any(self.workspace.has_arrays(f"vocabulary-{key}") for key in keys)
+
+    def initial_board(
+        self, neuron: int, config: LoopConfig, clock: Stopwatch | None = None
+    ) -> InitRecord:
+        """The initial board of a neuron: top ``init_top`` + ``init_random`` random labels."""
+        self.backends.check_neuron(neuron)
+        start = time.perf_counter()
+        vocabulary = self.scores(config, clock)
+        scores = vocabulary.scores[:, neuron]
+        entries = initial_scoreboard(
+            vocabulary.labels,
+            scores.tolist(),
+            config.init_top,
+            config.init_random,
+            derived_rng(config.seed, "init", neuron),
+        )
+        top = np.argsort(-scores, kind="stable")[:20]
+        images = {}
+        if vocabulary.scoring == "drawn":  # the board's images, kept so a person can look at them
+            drawn = self.drawing.draw([e.concept for e in entries], config, clock=clock)
+            for concept_images in drawn:
+                images[concept_images.concept] = concept_images.for_neuron(neuron)
+        return InitRecord(
+            scoring=vocabulary.scoring,  # type: ignore[arg-type]
+            vocabulary_size=len(vocabulary.labels),
+            images_per_label=vocabulary.images_per_label,
+            entries=entries,
+            top_vocabulary=[(vocabulary.labels[i], float(scores[i])) for i in top],
+            images=images,
+            seconds={"total": time.perf_counter() - start},
+        )
