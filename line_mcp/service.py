@@ -472,14 +472,24 @@ class LineService:
             return self.workspace.has_arrays(self._control_key())
         return self.workspace.has_arrays(f"vocabulary-{self._vocabulary_key(config)}")
 
-    def initial_scoreboard(self, neuron: int, config: LoopConfig) -> InitRecord:
-        """The initial board of a neuron: top ``init_top`` + ``init_random`` random labels."""
+    def initial_scoreboard(
+        self, neuron: int, config: LoopConfig, exclude: Sequence[str] = ()
+    ) -> InitRecord:
+        """The initial board of a neuron: top ``init_top`` + ``init_random`` random labels.
+
+        ``exclude``: labels left out of the vocabulary for this board (a neuron's
+        earlier concepts, see :mod:`line_mcp.polysemantic`).
+        """
         self.check_neuron(neuron)
         start = time.perf_counter()
         vocabulary = self.vocabulary_scores(config)
         scores = vocabulary.scores[:, neuron]
+        labels = vocabulary.labels
+        if exclude:
+            keep = [i for i, label in enumerate(labels) if label not in set(exclude)]
+            labels, scores = [labels[i] for i in keep], scores[keep]
         entries = initial_scoreboard(
-            vocabulary.labels,
+            labels,
             scores.tolist(),
             config.init_top,
             config.init_random,
@@ -492,10 +502,10 @@ class LineService:
                 images[concept_images.concept] = concept_images.for_neuron(neuron)
         return InitRecord(
             scoring=vocabulary.scoring,  # type: ignore[arg-type]
-            vocabulary_size=len(vocabulary.labels),
+            vocabulary_size=len(labels),
             images_per_label=vocabulary.images_per_label,
             entries=entries,
-            top_vocabulary=[(vocabulary.labels[i], float(scores[i])) for i in top],
+            top_vocabulary=[(labels[i], float(scores[i])) for i in top],
             images=images,
             seconds={"total": time.perf_counter() - start},
         )
