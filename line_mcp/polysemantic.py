@@ -22,7 +22,7 @@ import numpy as np
 from line_mcp.config import LoopConfig
 from line_mcp.core.concepts import find_duplicate
 from line_mcp.core.records import RunRecord
-from line_mcp.core.scoreboard import ScoreboardEntry
+from line_mcp.core.scoreboard import Origin, ScoreboardEntry
 from line_mcp.loop import (
     LoopError,
     StepCallback,
@@ -116,7 +116,7 @@ def label_concept(
         record.init = service.initial_scoreboard(neuron, config, exclude=off_board)
         save()
     while (step := next_step(record, config)) is not None:
-        before = dict(service.seconds)
+        before: dict[str, float] = dict(service.seconds)
         proposal = service.propose(
             record.scoreboard(),
             [*excluded, *record.proposed()],
@@ -124,7 +124,7 @@ def label_concept(
             (neuron, step, "concept", len(excluded) + 1),
             summary=step == "S",
         )
-        origin = "summary" if step == "S" else "llm"
+        origin: Origin = "summary" if step == "S" else "llm"
         apply_proposal(service, record, config, step, proposal, origin, since=before)
         settle_run(service, record, config)
         if record.status == "finished":
