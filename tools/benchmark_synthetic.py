@@ -56,6 +56,8 @@ from line_mcp.backends.synthetic import SyntheticNeuron
 from line_mcp.cli import parse_neurons
 from line_mcp.config import BackendConfig, LoopConfig
 from line_mcp.core.attributes import colour_name, pattern_name
+from line_mcp.core.records import RunRecord
+from line_mcp.core.scoreboard import ScoreboardEntry
 from line_mcp.core.seeds import derived_rng
 from line_mcp.evaluation.metrics import paired_test
 from line_mcp.knowledge.wordnet import Synset, WordNet, default_wordnet
@@ -194,6 +196,12 @@ def choose_threshold(
     }
 
 
+def _label(record: RunRecord) -> ScoreboardEntry:
+    if record.label is None:
+        raise LoopError(f"run {record.run_id} has no label ({record.status})")
+    return record.label
+
+
 def _similarities(service: LineService, label: str, concepts: tuple[str, ...]) -> list[float]:
     vectors = service.embedder.embed([label, *concepts])
     return [float(vectors[0] @ v) for v in vectors[1:]]
@@ -233,7 +241,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             **({"generator": args.generator} if args.generator else {}),
         }
     )
-    loop = LoopConfig(iterations=args.iterations, seed=args.seed)
+    loop = LoopConfig.from_dict({"iterations": args.iterations, "seed": args.seed})
     service = LineService(backends, args.workspace, progress=StderrProgress())
     service.load()
     synthetic = service.target.neurons
@@ -270,9 +278,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             except LoopError as err:
                 print(f"[benchmark] {method} failed on {neuron.name}: {err}", file=sys.stderr)
                 continue
-            labels[method] = (record.label.concept, record.label.score)
+            final = _label(record)
+            labels[method] = (final.concept, final.score)
             row.setdefault("seconds", {})[method] = time.perf_counter() - method_start
-            row.setdefault("generated", {})[method] = record.label.novel
+            row.setdefault("generated", {})[method] = final.novel
         scores = vocabulary.scores[:, index]
         best = int(np.argmax(scores))
         labels["vocab"] = (vocabulary.labels[best], float(scores[best]))
@@ -293,7 +302,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if neuron.kind == "polysemantic" and args.concepts > 1:
             try:
                 runs = label_concepts(service, index, loop, args.concepts)
-                found = [r.label.concept for r in runs]
+                finals = [_label(r) for r in runs]
+                found = [f.concept for f in finals]
                 per_concept = [
                     evaluate_label(
                         service, neuron, label, 0.0, 1.0, threshold["threshold"], wordnet
@@ -305,19 +315,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 ]
                 row["polysemantic"] = {
                     "labels": found,
-                    "scores": [r.label.score for r in runs],
-                    "steps": [r.label.step for r in runs],
+                    "scores": [f.score for f in finals],
+                    "steps": [f.step for f in finals],
                     "recovered": int(sum(recovered)),
                     "of": len(neuron.concepts),
                 }
             except LoopError as err:
                 print(f"[benchmark] --concepts failed on {neuron.name}: {err}", file=sys.stderr)
-        found = row["polysemantic"]["labels"] if "polysemantic" in row else None
+        concepts_found = row["polysemantic"]["labels"] if "polysemantic" in row else None
         print(
             f"[benchmark] {neuron.name} ({position}/{len(indices)}) "
             f"[{', '.join(neuron.concepts)}]: "
             + ", ".join(f"{m}={v['label']!r}" for m, v in row["methods"].items())
-            + (f"; concepts={found}" if found else ""),
+            + (f"; concepts={concepts_found}" if concepts_found else ""),
             file=sys.stderr,
             flush=True,
         )
