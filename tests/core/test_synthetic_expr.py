@@ -75,3 +75,12 @@ def test_combinators_are_product_max_complement_and_scale():
     assert np.allclose(evaluate(Combination("or", (a, b)), values), [0.5, 0.9, 0.5])
     assert np.allclose(evaluate(Combination("not", (a,)), values), [0.8, 0.1, 0.5])
     assert np.allclose(evaluate(Weighted(0.5, b), values), [0.25, 0.2, 0.0])
+
+
+def test_module_examples_run():
+    import doctest
+
+    from line_mcp.core import detectors, synthetic_expr
+
+    for module in (synthetic_expr, detectors):
+        assert doctest.testmod(module).failed == 0
