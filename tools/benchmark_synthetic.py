@@ -68,6 +68,7 @@ from line_mcp.service import LineService
 
 METHODS = ("line", "line-0", "vocab", "random")
 METRICS = ("hit", "similarity", "component_recall", "activation_ratio")
+LIMITS = ("found", "drawing", "scoring", "proposals-ranked", "proposals")
 #: Shallowest WordNet hypernym that still names an object: "vehicle", "musical instrument"
 #: (7) count; "animal", "device", "container" (6), "organism" (5) are too general.
 MIN_HYPERNYM_DEPTH = 7
@@ -231,6 +232,45 @@ def evaluate_label(
     }
 
 
+#: A ground truth whose own drawn images read below this cannot be depicted by the generator.
+DRAWABLE_ACTIVATION = 0.05
+
+
+def diagnose(
+    service: LineService,
+    neuron: SyntheticNeuron,
+    row: dict[str, Any],
+    record: RunRecord | None,
+    threshold: float,
+    wordnet: WordNet,
+) -> str:
+    """Why LINE's label misses the ground truth, from the run's own evidence.
+
+    "found": the label hits. "drawing": the generator's images of the ground truth
+    barely drive the neuron (below :data:`DRAWABLE_ACTIVATION`), so no label can be
+    confirmed. "scoring": the label drives the neuron at least as much as the ground
+    truth does (activation ratio >= 1): the images cannot tell the two apart.
+    "proposals": the ground truth would score higher, and no concept near it was on
+    the board or proposed ("proposals-ranked" when one was, but lost on its images).
+    """
+    line = row["methods"]["line"]
+    if line["hit"]:
+        return "found"
+    if row["truth_activation"] < DRAWABLE_ACTIVATION:
+        return "drawing"
+    if line["activation_ratio"] >= 1.0:
+        return "scoring"
+    tried = [s.concept for s in record.steps if s.concept] if record else []
+    tried += [e.concept for e in record.init.entries] if record and record.init else []
+    near = [
+        t
+        for t in tried
+        if max(_similarities(service, t, neuron.concepts)) >= threshold
+        or max(component_recall(t, c, wordnet) for c in neuron.concepts) == 1.0
+    ]
+    return "proposals-ranked" if near else "proposals"
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     start_all = time.perf_counter()
     backends = BackendConfig.from_dict(
@@ -268,6 +308,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         row["truth_activation"] = max(truth)
         row["truth_activation_per_concept"] = truth
         labels: dict[str, tuple[str, float]] = {}
+        line_record: RunRecord | None = None
         for method, config in (
             ("line", loop),
             ("line-0", loop.model_copy(update={"iterations": 0})),
@@ -279,6 +320,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 print(f"[benchmark] {method} failed on {neuron.name}: {err}", file=sys.stderr)
                 continue
             final = _label(record)
+            if method == "line":
+                line_record = record
             labels[method] = (final.concept, final.score)
             row.setdefault("seconds", {})[method] = time.perf_counter() - method_start
             row.setdefault("generated", {})[method] = final.novel
@@ -298,6 +341,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 row["truth_activation"],
                 threshold["threshold"],
                 wordnet,
+            )
+        if "line" in row["methods"]:
+            row["limit"] = diagnose(
+                service, neuron, row, line_record, threshold["threshold"], wordnet
             )
         if neuron.kind == "polysemantic" and args.concepts > 1:
             try:
@@ -408,7 +455,18 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "concepts_total": sum(p["of"] for p in poly),
         "both_recovered": sum(p["recovered"] == p["of"] for p in poly),
     }
-    return {"summary": table, "tests": tests, "polysemantic_recovery": recovery}
+    limits: dict[str, dict[str, int]] = {}
+    for r in rows:
+        if "limit" in r:
+            for kind in ("all", r["kind"]):
+                limits.setdefault(kind, {}).setdefault(r["limit"], 0)
+                limits[kind][r["limit"]] += 1
+    return {
+        "summary": table,
+        "tests": tests,
+        "polysemantic_recovery": recovery,
+        "limits": limits,
+    }
 
 
 def to_markdown(result: dict[str, Any]) -> str:
@@ -462,6 +520,20 @@ def to_markdown(result: dict[str, Any]) -> str:
             f"{t['mean_method']:.3f} | {t['mean_baseline']:.3f} | {t['wins']}/{t['losses']} | "
             f"{t['test']} | {t['p_value']:.3g} |"
         )
+    lines += [
+        "",
+        "## What limits LINE (per neuron, from the run's evidence; see `diagnose`)",
+        "",
+        "found = LINE's label hits; drawing = the ground truth's own images barely drive "
+        f"the neuron (< {DRAWABLE_ACTIVATION}); scoring = the label drives the neuron at least "
+        "as much as the ground truth; proposals = the ground truth would score higher and "
+        "nothing near it was tried (proposals-ranked: something near it was tried but lost).",
+        "",
+        "| kind | " + " | ".join(LIMITS) + " |",
+        "|---|" + "---|" * len(LIMITS),
+    ]
+    for kind, counts in result["limits"].items():
+        lines.append(f"| {kind} | " + " | ".join(str(counts.get(k, 0)) for k in LIMITS) + " |")
     recovery = result["polysemantic_recovery"]
     if recovery["neurons"]:
         lines += [
@@ -490,8 +562,8 @@ def to_markdown(result: dict[str, Any]) -> str:
         "",
         "## Labels per neuron",
         "",
-        "| neuron | kind | ground truth | truth act. | " + " | ".join(METHODS) + " |",
-        "|---|---|---|---|" + "---|" * len(METHODS),
+        "| neuron | kind | ground truth | truth act. | limit | " + " | ".join(METHODS) + " |",
+        "|---|---|---|---|---|" + "---|" * len(METHODS),
     ]
     for r in result["neurons"]:
         cells = []
@@ -504,7 +576,7 @@ def to_markdown(result: dict[str, Any]) -> str:
             )
         lines.append(
             f"| {r['name']} | {r['kind']} | {', '.join(r['concepts'])} | "
-            f"{r['truth_activation']:.3f} | " + " | ".join(cells) + " |"
+            f"{r['truth_activation']:.3f} | {r.get('limit', '-')} | " + " | ".join(cells) + " |"
         )
     lines += ["", "Cells: label (activation ratio; hit)."]
     return "\n".join(lines) + "\n"

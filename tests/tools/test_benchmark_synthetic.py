@@ -67,3 +67,59 @@ def test_summary_pairs_methods_and_counts_recovered_concepts():
         "concepts_total": 2,
         "both_recovered": 0,
     }
+
+
+def test_markdown_has_every_table():
+    info = {
+        "label": "banana",
+        "hit": 1.0,
+        "similarity": 1.0,
+        "component_recall": 1.0,
+        "activation_ratio": 1.0,
+    }
+    rows = [
+        {
+            "name": "or-banana-guitar",
+            "kind": "polysemantic",
+            "concepts": ["banana", "guitar"],
+            "truth_activation": 0.8,
+            "limit": "found",
+            "methods": {m: dict(info) for m in benchmark.METHODS},
+            "polysemantic": {
+                "labels": ["banana", "guitar"],
+                "scores": [0.8, 0.7],
+                "steps": [0, 3],
+                "recovered": 2,
+                "of": 2,
+            },
+        }
+    ] * 2
+    result = {
+        "command": "x",
+        "date": "today",
+        "machine": "m",
+        "settings": {
+            "backends": {"target": "t", "generator": "g", "control": "c", "proposer": "p"},
+            "target_fingerprint": "f",
+            "proposal": "guided",
+            "loop": {"iterations": 10, "seed": 0},
+            "concepts": 2,
+        },
+        "threshold": {
+            "threshold": 0.7,
+            "balanced_accuracy": 0.9,
+            "matching_pairs": 3,
+            "non_matching_pairs": 4,
+            "matching_examples": ["a / b"],
+            "matching_percentiles_5_25_50_75_95": [0.5] * 5,
+            "non_matching_percentiles_5_25_50_75_95": [0.2] * 5,
+        },
+        "seconds": {"total": 60.0, "vocabulary": 30.0},
+        **benchmark.summarise(rows),
+        "neurons": rows,
+    }
+    text = benchmark.to_markdown(result)
+    for heading in ("Mean scores by kind", "LINE vs baselines", "What limits LINE", "--concepts 2"):
+        assert heading in text
+    assert "4 of 4 ground-truth concepts recovered over 2 `or` neurons; both concepts on 2" in text
+    assert "| polysemantic | 2 | 0 | 0 | 0 | 0 |" in text
