@@ -15,6 +15,8 @@ def test_components_split_colour_pattern_and_object():
     assert benchmark.components("red car") == benchmark.Components("car", "red", None)
     assert benchmark.components("checkered shirt") == benchmark.Components("shirt", None, "checks")
     assert benchmark.components("golden retriever").object == "golden retriever"
+    # WordNet's "black cat" is a fisher (no ImageNet class): colour + cat.
+    assert benchmark.components("black cat") == benchmark.Components("cat", "black", None)
 
 
 @pytest.mark.parametrize(
@@ -39,7 +41,13 @@ def test_component_recall_counts_synonyms_hypernyms_and_hyponyms(label, concept,
 
 def test_summary_pairs_methods_and_counts_recovered_concepts():
     def method(hit, ratio):
-        return {"hit": hit, "similarity": hit, "component_recall": hit, "activation_ratio": ratio}
+        return {
+            "hit": hit,
+            "hit_at_0.7": hit,
+            "similarity": hit,
+            "component_recall": hit,
+            "activation_ratio": ratio,
+        }
 
     rows = [
         {
@@ -73,6 +81,7 @@ def test_markdown_has_every_table():
     info = {
         "label": "banana",
         "hit": 1.0,
+        "hit_at_0.7": 1.0,
         "similarity": 1.0,
         "component_recall": 1.0,
         "activation_ratio": 1.0,
