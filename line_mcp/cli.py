@@ -8,9 +8,12 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from line_mcp.errors import InputError, LineError
+
+if TYPE_CHECKING:
+    from line_mcp.core.records import RunRecord
 
 DEFAULT_WORKSPACE = "line-workspace"
 
@@ -117,6 +120,14 @@ def build_parser(preset: str | None = None) -> argparse.ArgumentParser:
     run.add_argument(
         "--summary-file",
         help="where to write the JSON summary (default: WORKSPACE/labels-LAYER.json)",
+    )
+    run.add_argument(
+        "--concepts",
+        type=int,
+        default=1,
+        metavar="K",
+        help="find up to K concepts per neuron: after the first label, restart the loop "
+        "with every earlier label and its near-duplicates forbidden (default 1)",
     )
     _add_backend_options(run)
     _add_loop_options(run)
@@ -363,6 +374,7 @@ def _label_row(record: Any) -> dict[str, Any]:
     label = record.label
     return {
         "neuron": record.neuron,
+        "concept": record.concept_index,
         "label": label.concept if label else None,
         "score": label.score if label else None,
         "source": (("generated" if label.novel else "vocabulary") if label else None),
@@ -377,9 +389,10 @@ def _label_row(record: Any) -> dict[str, Any]:
 
 def _print_labels(rows: list[dict[str, Any]]) -> None:
     header = ("neuron", "label", "score", "source", "step", "best vocabulary label")
+    several = any(r.get("concept", 1) > 1 for r in rows)  # --concepts K: "neuron#k"
     lines = [
         (
-            str(r["neuron"]),
+            f"{r['neuron']}#{r.get('concept', 1)}" if several else str(r["neuron"]),
             str(r["label"] or f"({r['status']})"),
             f"{r['score']:.3f}" if r["score"] is not None else "-",
             r["source"] or "-",
@@ -404,14 +417,20 @@ def _run_loop(args: argparse.Namespace) -> int:
     progress = StderrProgress()
     service = LineService(backends, args.workspace, progress=progress)
     service.backends.check_neuron(max(neurons))
+    if args.concepts < 1:
+        raise InputError(f"--concepts must be 1 or more, got {args.concepts}")
     clock = Stopwatch()
-    rows, records, failed = [], [], 0
+    rows: list[dict[str, Any]] = []
+    records: list[RunRecord] = []
+    failed = 0
     for position, neuron in enumerate(neurons, 1):
 
         def on_step(record, position=position):
             what = "initial scoreboard built"
             if record.status == "finished":
                 what = f"finished: {record.label.concept} ({record.label.score:.3f})"
+                if record.concept_index > 1:
+                    what = f"concept {record.concept_index} {what}"
             elif record.steps:
                 last = record.steps[-1]
                 score = f" scored {last.score:.3f}" if last.score is not None else ""
@@ -422,6 +441,21 @@ def _run_loop(args: argparse.Namespace) -> int:
                 flush=True,
             )
 
+        if args.concepts > 1:
+            from line_mcp.polysemantic import label_concepts
+
+            try:
+                found = label_concepts(
+                    service, neuron, config, args.concepts, on_step=on_step, clock=clock
+                )
+            except LoopError as err:
+                print(f"[line-mcp] neuron {neuron} failed: {err}", file=sys.stderr)
+                failed += 1
+                first = service.workspace.load_run(run_id_for(service, neuron, config))
+                found = [first] if first is not None else []
+            rows.extend(_label_row(r) for r in found)
+            records.extend(found)
+            continue
         try:
             record = label_neuron(service, neuron, config, on_step=on_step, clock=clock)
         except LoopError as err:

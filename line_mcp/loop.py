@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from line_mcp.config import LoopConfig
 from line_mcp.core.records import RunRecord, StepRecord, utc_now
@@ -32,6 +32,8 @@ from line_mcp.service import LineService
 
 #: Called with the record after every saved step.
 StepCallback = Callable[[RunRecord], None]
+#: Picks a finished run's label from its final board.
+LabelChooser = Callable[[Sequence[ScoreboardEntry]], ScoreboardEntry]
 
 
 class LoopError(LineError, RuntimeError):
@@ -84,10 +86,17 @@ def save_run(service: LineService, record: RunRecord) -> None:
 
 
 def initialise_run(
-    vocabulary: Vocabulary, record: RunRecord, config: LoopConfig, clock: Stopwatch | None = None
+    vocabulary: Vocabulary,
+    record: RunRecord,
+    config: LoopConfig,
+    clock: Stopwatch | None = None,
+    off_board: Sequence[str] = (),
 ) -> None:
-    """Build the record's initial scoreboard (the first call on a layer scores the vocabulary)."""
-    record.init = vocabulary.initial_board(record.neuron, config, clock)
+    """Build the record's initial scoreboard (the first call on a layer scores the vocabulary).
+
+    ``off_board``: vocabulary labels kept off the board (a neuron's earlier concepts).
+    """
+    record.init = vocabulary.initial_board(record.neuron, config, clock, exclude=off_board)
 
 
 def planned_steps(config: LoopConfig) -> list[Step]:
@@ -169,18 +178,27 @@ def propose_step(
     step: Step,
     clock: Stopwatch | None = None,
 ) -> Proposal:
-    """Ask the built-in proposer for the concept of ``step`` ("S": the summary prompt)."""
+    """Ask the built-in proposer for the concept of ``step`` ("S": the summary prompt).
+
+    The record's ``excluded`` labels (earlier concepts of the neuron) are
+    forbidden like the concepts it already proposed.
+    """
+    seed_parts: tuple[object, ...] = (record.neuron, step)
+    if record.concept_index > 1:  # a restart draws its own random choices
+        seed_parts = (*seed_parts, "concept", record.concept_index)
     return proposals.propose(
         record.scoreboard(),
-        record.proposed(),
+        [*record.excluded, *record.proposed()],
         config,
-        (record.neuron, step),
+        seed_parts,
         summary=step == "S",
         clock=clock,
     )
 
 
-def settle_run(record: RunRecord, config: LoopConfig, proposer: str) -> None:
+def settle_run(
+    record: RunRecord, config: LoopConfig, proposer: str, choose_label: LabelChooser = best_entry
+) -> None:
     """After a step: fail the run on too many skipped steps, or finish it after the last step.
 
     Sets ``status``, ``error`` and ``label``; does not save. ``proposer`` is the
@@ -194,12 +212,12 @@ def settle_run(record: RunRecord, config: LoopConfig, proposer: str) -> None:
             f"{proposer!r}, or raise max_retries / max_failed_steps"
         )
     elif next_step(record, config) is None:
-        finish_run(record)
+        finish_run(record, choose_label)
 
 
-def finish_run(record: RunRecord) -> None:
-    """Set the label (the best board entry) and mark the run finished; does not save."""
-    record.label = best_entry(record.scoreboard())
+def finish_run(record: RunRecord, choose_label: LabelChooser = best_entry) -> None:
+    """Set the label (by default the best board entry) and mark the run finished; does not save."""
+    record.label = choose_label(record.scoreboard())
     record.status, record.error = "finished", None
 
 
@@ -209,6 +227,10 @@ def label_neuron(
     config: LoopConfig,
     on_step: StepCallback | None = None,
     clock: Stopwatch | None = None,
+    *,
+    record: RunRecord | None = None,
+    off_board: Sequence[str] = (),
+    choose_label: LabelChooser = best_entry,
 ) -> RunRecord:
     """Run (or resume) LINE for one neuron and return its finished record.
 
@@ -219,6 +241,10 @@ def label_neuron(
         on_step: Called after every saved step (progress display).
         clock: Receives the seconds of every step (e.g. a command's totals); each
             step also times itself on its own stopwatch for its record.
+        record: The record to run (default: the neuron's plain run, see :func:`open_run`);
+            :mod:`line_mcp.polysemantic` passes a restart with ``excluded`` labels.
+        off_board: Vocabulary labels kept off a new record's initial board.
+        choose_label: Picks the label from the final board (default: the best entry).
 
     Returns:
         The record with ``status == "finished"`` and ``label`` set.
@@ -229,7 +255,7 @@ def label_neuron(
             the record is saved as "failed" and a later call resumes it.
     """
     service.backends.load()
-    record = open_run(service, neuron, config)
+    record = record or open_run(service, neuron, config)
     if record.status == "finished":
         return record
     record.status, record.error = "running", None
@@ -240,18 +266,18 @@ def label_neuron(
         notify(record)
 
     if record.init is None:
-        initialise_run(service.vocabulary, record, config, clock)
+        initialise_run(service.vocabulary, record, config, clock, off_board)
         save()
     while (step := next_step(record, config)) is not None:
         step_clock = Stopwatch(parent=clock)
         proposal = propose_step(service.proposals, record, config, step, step_clock)
         origin: Origin = "summary" if step == "S" else "llm"
         apply_proposal(service.drawing, record, config, step, proposal, origin, step_clock)
-        settle_run(record, config, service.config.proposer)
+        settle_run(record, config, service.config.proposer, choose_label)
         save()
         if record.status == "failed":
             raise LoopError(record.error)
     if record.status != "finished":  # resumed after its last step was saved
-        finish_run(record)
+        finish_run(record, choose_label)
         save()
     return record

@@ -94,6 +94,14 @@ def run_page(workspace: Workspace, record: RunRecord) -> str:
         f"{escape(str(record.backends.get('generator')))} · proposer "
         f"{escape(str(record.backends.get('proposer')))} · updated {escape(record.updated_at)}</p>",
     ]
+    if record.concept_index > 1:  # run-loop --concepts K
+        first = escape(record.first_run or "")
+        body.append(
+            f"<p><b>Concept {record.concept_index}</b> of this neuron: a restart with the "
+            f"earlier labels ({escape(', '.join(record.excluded))}) and their near-duplicates "
+            f'kept off the board and forbidden; first concept: <a href="{first}.html">{first}</a>'
+            "</p>"
+        )
     if record.error:
         body.append(f"<p><b>Error:</b> {escape(record.error)}</p>")
     body += [
@@ -159,8 +167,9 @@ def write_reports(workspace: Workspace, records: list[RunRecord], folder: str | 
         name = f"{record.run_id}.html"
         atomic_write_bytes(folder / name, run_page(workspace, record).encode())
         label = record.label
+        concept = f" (concept {record.concept_index})" if record.concept_index > 1 else ""
         rows.append(
-            f"<tr><td>{escape(record.layer)}</td><td>{record.neuron}</td>"
+            f"<tr><td>{escape(record.layer)}</td><td>{record.neuron}{concept}</td>"
             f'<td><a href="{escape(name)}">{escape(label.concept if label else "-")}</a></td>'
             f'<td class="num">{f"{label.score:.3f}" if label else ""}</td>'
             f"<td>{'generated' if label and label.novel else 'vocabulary' if label else ''}</td>"

@@ -10,6 +10,13 @@ register(
     "efficientnet-lite:lite0",
 )
 register(
+    "target",
+    "synthetic",
+    "line_mcp.backends.synthetic:SyntheticTarget",
+    "ground-truth neurons: expressions over object/color/pattern detectors from a JSON file",
+    "synthetic:standard",
+)
+register(
     "generator",
     "bank",
     "line_mcp.backends.bank_generator:BankGenerator",

@@ -125,6 +125,11 @@ class RunRecord(BaseModel):
         pending: A built-in proposal an MCP client asked for and has not scored yet.
         format_version: The record's layout (older ones are upgraded on load).
         writer: The line-mcp version that last saved it.
+        concept_index: Which of a neuron's concepts the run looks for (``--concepts K``):
+            1 for a plain run, k > 1 for a restart with the earlier labels excluded.
+        excluded: The earlier labels (and, by the loop's duplicate rule, their
+            near-duplicates) kept off this run's board and forbidden as proposals.
+        first_run: For k > 1, the run id of the neuron's first concept.
     """
 
     format_version: int = RUN_FORMAT
@@ -141,6 +146,9 @@ class RunRecord(BaseModel):
     steps: list[StepRecord] = Field(default_factory=list)
     label: ScoreboardEntry | None = None
     pending: PendingProposal | None = None
+    concept_index: int = 1
+    excluded: list[str] = Field(default_factory=list)
+    first_run: str | None = None
     created_at: str = Field(default_factory=utc_now)
     updated_at: str = Field(default_factory=utc_now)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -186,15 +187,27 @@ class Vocabulary:
         return any(self.workspace.has_arrays(f"vocabulary-{key}") for key in keys)
 
     def initial_board(
-        self, neuron: int, config: LoopConfig, clock: Stopwatch | None = None
+        self,
+        neuron: int,
+        config: LoopConfig,
+        clock: Stopwatch | None = None,
+        exclude: Sequence[str] = (),
     ) -> InitRecord:
-        """The initial board of a neuron: top ``init_top`` + ``init_random`` random labels."""
+        """The initial board of a neuron: top ``init_top`` + ``init_random`` random labels.
+
+        ``exclude``: labels left out of the vocabulary for this board (a neuron's
+        earlier concepts, see :mod:`line_mcp.polysemantic`).
+        """
         self.backends.check_neuron(neuron)
         start = time.perf_counter()
         vocabulary = self.scores(config, clock)
-        scores = vocabulary.scores[:, neuron]
+        labels, scores = vocabulary.labels, vocabulary.scores[:, neuron]
+        if exclude:
+            excluded = set(exclude)
+            keep = [i for i, label in enumerate(labels) if label not in excluded]
+            labels, scores = [labels[i] for i in keep], scores[keep]
         entries = initial_scoreboard(
-            vocabulary.labels,
+            labels,
             scores.tolist(),
             config.init_top,
             config.init_random,
@@ -208,10 +221,10 @@ class Vocabulary:
                 images[concept_images.concept] = concept_images.for_neuron(neuron)
         return InitRecord(
             scoring=vocabulary.scoring,  # type: ignore[arg-type]
-            vocabulary_size=len(vocabulary.labels),
+            vocabulary_size=len(labels),
             images_per_label=vocabulary.images_per_label,
             entries=entries,
-            top_vocabulary=[(vocabulary.labels[i], float(scores[i])) for i in top],
+            top_vocabulary=[(labels[i], float(scores[i])) for i in top],
             images=images,
             seconds={"total": time.perf_counter() - start},
         )

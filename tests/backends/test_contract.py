@@ -20,7 +20,7 @@ from line_mcp.backends.base import DrawRequest
 from line_mcp.backends.registry import PROTOCOLS, BuildContext, load_plugins, registrations, resolve
 from tests.backends import tiny_models
 
-load_plugins(["tests.fakes"])
+load_plugins(["tests.fakes", "tests.backends.test_synthetic"])
 
 RED = Image.new("RGB", (40, 40), (200, 30, 30))
 
@@ -65,6 +65,8 @@ CASES: dict[tuple[str, str], Spec] = {
     ),
     ("target", "torch"): lambda _tmp: "torch:tests.backends.tiny_models:tiny_convnet",
     ("target", "callable"): lambda _tmp: "callable:tests.backends.tiny_models:colour_probe",
+    ("target", "synthetic"): lambda _tmp: "synthetic:standard",
+    ("target", "fake-imagenet"): lambda _tmp: "fake-imagenet",
     ("generator", "bank"): lambda _tmp: "bank:openmoji",
     ("generator", "diffusers"): lambda tmp: f"diffusers:{tiny_models.tiny_sd(tmp / 'sd')}?steps=1",
     ("proposer", "transformers"): lambda tmp: (
@@ -75,7 +77,13 @@ CASES: dict[tuple[str, str], Spec] = {
     ("control", "folder"): lambda tmp: _image_folder(tmp / "images"),
 }
 # Layers the targets above are read at.
-LAYERS = {"efficientnet-lite": "avgpool", "transformers": "logits", "torch": "0"}
+LAYERS = {
+    "efficientnet-lite": "avgpool",
+    "transformers": "logits",
+    "torch": "0",
+    "synthetic": "synthetic",
+    "fake-imagenet": "logits",
+}
 NOT_OFFLINE = {
     ("target", "torchvision"): "pretrained weights from the hub cache (not shipped)",
     ("target", "places365"): "a Places365 checkpoint file (not shipped)",
