@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 from line_mcp.config import LoopConfig
+from line_mcp.core.composition import ConceptError
 from line_mcp.core.records import RunRecord, StepRecord
 from line_mcp.core.scoreboard import (
     Origin,
@@ -105,8 +106,10 @@ def apply_proposal(
     """Score a proposal, update the board and append the step to the record (not saved).
 
     A proposal without a concept (every LLM reply rejected) is recorded as a
-    skipped step. ``origin`` says who proposed the concept: the built-in LLM
-    ("llm", "summary") or an external client ("client"). ``since`` is
+    skipped step; so is a concept the image source cannot draw (a
+    :class:`~line_mcp.core.composition.ConceptError`), marked ``not_drawable``.
+    ``origin`` says who proposed the concept: the built-in LLM ("llm",
+    "summary") or an external client ("client"). ``since`` is
     ``service.seconds`` from before the proposal was asked for, so the step's
     ``seconds`` include the LLM's time (default: from now, scoring only).
 
@@ -129,7 +132,23 @@ def apply_proposal(
             skipped=f"no valid concept after {len(proposal.attempts)} attempts; last: {last}",
         )
     else:
-        score, images = service.score_concept(record.neuron, proposal.concept, config)
+        try:
+            score, images = service.score_concept(record.neuron, proposal.concept, config)
+        except ConceptError as err:  # the image source cannot show it: no score, no board entry
+            result = StepRecord(
+                step=step,
+                origin=origin,
+                concept=proposal.concept,
+                score=None,
+                reasoning=proposal.reasoning,
+                prompt=proposal.prompt,
+                attempts=proposal.attempts,
+                scoreboard=board,
+                proposal_origin=proposal.origin,
+                skipped=f"not drawable: {err}",
+                not_drawable=True,
+            )
+            return _append(service, record, result, before)
         entry = ScoreboardEntry(concept=proposal.concept, score=score, step=step, novel=True)
         update = update_scoreboard(
             board, entry, derived_rng(config.seed, "update", record.neuron, step)
@@ -148,6 +167,12 @@ def apply_proposal(
             replaced_minimum=update.replaced_minimum,
             proposal_origin=proposal.origin,
         )
+    return _append(service, record, result, before)
+
+
+def _append(
+    service: LineService, record: RunRecord, result: StepRecord, before: dict[str, float]
+) -> StepRecord:
     result.seconds = {
         k: v - before.get(k, 0.0) for k, v in service.seconds.items() if v - before.get(k, 0.0) > 0
     }
@@ -160,7 +185,12 @@ def propose_step(
 ) -> Proposal:
     """Ask the built-in LLM for the concept of ``step`` ("S": the summary prompt)."""
     return service.propose(
-        record.scoreboard(), record.proposed(), config, (record.neuron, step), summary=step == "S"
+        record.scoreboard(),
+        record.proposed(),
+        config,
+        (record.neuron, step),
+        summary=step == "S",
+        not_drawable=record.not_drawable(),
     )
 
 

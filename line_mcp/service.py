@@ -513,6 +513,7 @@ class LineService:
         config: LoopConfig,
         seed_parts: Sequence[object],
         summary: bool = False,
+        not_drawable: Sequence[str] = (),
     ) -> Proposal:
         """Propose the next concept of a run, as ``config.proposal`` says.
 
@@ -523,8 +524,10 @@ class LineService:
         up to ``max_retries`` times, told why. "guided" picks among knowledge
         candidates (WordNet relations, bank labels, compositions); "hinted"
         shows the best candidates to the LLM as hints. Every attempt is returned.
+        ``not_drawable`` concepts (proposed, but the image source could not show
+        them) are named in the prompt.
         """
-        filled = prompts.step_prompt(board, forbidden, summary, config.summary_top)
+        filled = prompts.step_prompt(board, forbidden, summary, config.summary_top, not_drawable)
         prompt, taken = filled.text, filled.forbidden
         mode = self.resolved_proposal(config)
         if mode != "llm":
