@@ -1,6 +1,7 @@
 """Measure the compose generator's not-drawable threshold on held-out word pairs.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python tools/compose_threshold.py --out docs/benchmark/compose-threshold.json
+    HF_HUB_OFFLINE=1 .venv/bin/python tools/compose_threshold.py \
+        --out docs/benchmark/compose-threshold.json
 
 Queries are the labels of a held-out bank (art4apps) that WordNet knows; each
 is matched by text embedding alone against the other drawing banks

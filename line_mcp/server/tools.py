@@ -17,6 +17,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
+from line_mcp.core.composition import ConceptError
+from line_mcp.core.provenance import describe
 from line_mcp.core.records import AblationResult
 from line_mcp.core.scoreboard import mean_activation
 from line_mcp.server.images import MAX_THUMBNAILS, image_blocks, image_uri
@@ -234,8 +236,15 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
         return GeneratedImages(
             concept=concept,
             images=[
-                ImageView(image_id=i, uri=image_uri(i), prompt=r.prompt, seed=r.seed)
-                for i, r in zip(drawn.image_ids, drawn.requests, strict=True)
+                ImageView(
+                    image_id=i,
+                    uri=image_uri(i),
+                    prompt=r.prompt,
+                    seed=r.seed,
+                    drawn_from=describe(source),
+                    source=source,
+                )
+                for i, r, source in zip(drawn.image_ids, drawn.requests, drawn.sources, strict=True)
             ],
         )
 
@@ -330,7 +339,14 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
         board = record.scoreboard() if record else []
         board_scores = sorted((e.score for e in board), reverse=True)
         scores = []
-        for drawn in service.draw(concepts, config):
+        for concept in concepts:
+            try:
+                drawn = service.draw([concept], config)[0]
+            except ConceptError as err:  # said per concept; the others are still scored
+                scores.append(
+                    ConceptScore(concept=concept, score=None, not_drawable=str(err), images=[])
+                )
+                continue
             images = drawn.for_neuron(neuron)
             score = mean_activation([i.activation for i in images])
             scores.append(
@@ -344,6 +360,8 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
                             prompt=i.prompt,
                             seed=i.seed,
                             activation=i.activation,
+                            drawn_from=describe(i.source),
+                            source=i.source,
                         )
                         for i in images
                     ],
