@@ -431,6 +431,10 @@ class LineService:
             return VocabularyScores(
                 labels, (sums / counts[:, None]).astype(np.float32), scoring, float(counts.mean())
             )
+        # A generator that refuses what it cannot show (compose:) scores the labels it can draw.
+        can_draw = getattr(self.generator, "can_draw", None)
+        if can_draw is not None:
+            labels = [label for label, ok in zip(labels, can_draw(labels), strict=True) if ok]
         draw_key = self._vocabulary_key(config)
         cached = self.workspace.load_arrays(f"vocabulary-{draw_key}")
         if cached is None:

@@ -74,9 +74,13 @@ class ObjectMatcher:
             by_label.setdefault(entry.label, []).append(entry)
         self.labels = sorted(by_label)
         self._entries = {label: tuple(items) for label, items in by_label.items()}
+        self._index = {label: i for i, label in enumerate(self.labels)}
         self._embedder = embedder
-        self._vectors = embedder.embed(self.labels) if self.labels else np.zeros((0, 1))
+        self._vectors = np.ascontiguousarray(
+            embedder.embed(self.labels) if self.labels else np.zeros((0, 1)), np.float32
+        )
         self._wordnet = wordnet
+        self._similarities: dict[str, np.ndarray] = {}
         # WordNet offset -> (label index, distance below it); built once.
         self._below: dict[int, list[tuple[int, int]]] = {}
         if wordnet is not None:
@@ -142,6 +146,20 @@ class ObjectMatcher:
                         offer(index, score, "hypernym")
         return best
 
+    def prepare(self, phrases: Sequence[str]) -> None:
+        """Embed many phrases in one batch ahead of :meth:`match` (a vocabulary at once)."""
+        missing = [p for p in dict.fromkeys(phrases) if p not in self._similarities]
+        if missing:
+            # One matrix product for the batch: many small ones are slow on a busy CPU.
+            rows = np.asarray(self._embedder.embed(missing), np.float32) @ self._vectors.T
+            self._similarities.update(zip(missing, rows, strict=True))
+
+    def _similarity(self, phrase: str) -> np.ndarray:
+        """Cosine similarity of the phrase to every label (cached per phrase)."""
+        if phrase not in self._similarities:
+            self.prepare([phrase])
+        return self._similarities[phrase]
+
     def match(self, phrase: str, k: int = 5) -> list[LabelMatch]:
         """The ``k`` best labels for a word, best first (ties broken by label order).
 
@@ -151,15 +169,15 @@ class ObjectMatcher:
         """
         if not self.labels:
             return []
-        similarity = self._vectors @ self._embedder.embed([phrase])[0]
+        similarity = self._similarity(phrase)
         scores = similarity.astype(np.float64).copy()
         kinds: list[MatchKind] = ["embedding"] * len(self.labels)
         for index, (score, via) in self._wordnet_scores(phrase).items():
             if score > scores[index]:
                 scores[index], kinds[index] = score, via
-        for index, label in enumerate(self.labels):
-            if label == phrase:
-                scores[index], kinds[index] = 1.0, "label"
+        exact = self._index.get(phrase)
+        if exact is not None:
+            scores[exact], kinds[exact] = 1.0, "label"
         order = np.argsort(-scores, kind="stable")[:k]
         return [
             LabelMatch(self.labels[i], float(scores[i]), kinds[i], self._entries[self.labels[i]])

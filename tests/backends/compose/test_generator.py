@@ -144,3 +144,8 @@ def test_a_missing_bank_says_how_to_install(embedder, monkeypatch) -> None:
 def test_needs_an_embedder() -> None:
     with pytest.raises(BackendError, match="text embedder"):
         resolve("generator", SPEC, BuildContext())
+
+
+def test_can_draw_sorts_a_vocabulary_in_one_pass(generator) -> None:
+    concepts = ["cat", "cuttlefish", "", "red", "white dog", "the of"]
+    assert generator.can_draw(concepts) == [True, False, False, True, True, False]
