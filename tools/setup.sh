@@ -5,14 +5,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Offline image banks and WordNet 3.0 (guided proposals) from Debian (skipped where they are
+# Offline image banks (pysiogame ships the Art4Apps drawings the compose generator cuts out)
+# and WordNet 3.0 (guided proposals, concept matching) from Debian (skipped where they are
 # present or apt is unavailable).
 if [ ! -d /usr/share/tuxpaint/stamps ] || [ ! -d /usr/share/openclipart/png ] \
+  || [ ! -d /usr/share/games/pysiogame/res/images/art4apps ] \
   || [ ! -f /usr/share/wordnet/data.noun ]; then
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && apt-get install -y -qq tuxpaint-stamps-default openclipart-png wordnet-base >/dev/null
+    apt-get update -qq && apt-get install -y -qq tuxpaint-stamps-default openclipart-png pysiogame wordnet-base >/dev/null
   else
-    echo "setup: install the Debian packages tuxpaint-stamps-default, openclipart-png and wordnet-base (as root)" >&2
+    echo "setup: install the Debian packages tuxpaint-stamps-default, openclipart-png, pysiogame and wordnet-base (as root)" >&2
   fi
 fi
 
