@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,16 @@ from line_mcp.backends.compose.matching import ObjectMatcher
 from line_mcp.backends.registry import resolve
 from line_mcp.data import banks
 from line_mcp.knowledge.wordnet import WordNet, default_wordnet
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A held-out word, its nearest label by text similarity, and whether WordNet links them."""
+
+    query: str
+    label: str
+    similarity: float
+    related: bool
 
 
 def related(wordnet: WordNet, a: str, b: str, levels: int = 2) -> bool | None:
@@ -59,13 +70,12 @@ def main() -> int:
         best = matcher.match(query, 1)[0]
         if best.label == query:
             continue  # the same label text: no question to decide
-        truth = related(wordnet, query, best.label)
-        if truth is not None:
-            pairs.append({"query": query, "label": best.label, "similarity": best.similarity,
-                          "related": truth})  # fmt: skip
-    similarity = np.array([p["similarity"] for p in pairs])
-    truth = np.array([p["related"] for p in pairs])
-    rows = []
+        linked = related(wordnet, query, best.label)
+        if linked is not None:
+            pairs.append(Pair(query, best.label, best.similarity, linked))
+    similarity = np.array([p.similarity for p in pairs])
+    truth = np.array([p.related for p in pairs])
+    rows: list[dict[str, float]] = []
     for threshold in np.round(np.arange(0.40, 0.96, 0.025), 3):
         accepted = similarity >= threshold
         tpr = float((accepted & truth).sum() / max(1, truth.sum()))
@@ -84,10 +94,10 @@ def main() -> int:
         "default_threshold": default,
         "thresholds": rows,
         "examples_refused_at_default": [
-            p for p in pairs if p["similarity"] < DEFAULT_THRESHOLD and not p["related"]
+            asdict(p) for p in pairs if p.similarity < DEFAULT_THRESHOLD and not p.related
         ][:10],
         "examples_wrongly_accepted_at_default": [
-            p for p in pairs if p["similarity"] >= DEFAULT_THRESHOLD and not p["related"]
+            asdict(p) for p in pairs if p.similarity >= DEFAULT_THRESHOLD and not p.related
         ][:10],
         "seconds": round(time.perf_counter() - start, 1),
     }

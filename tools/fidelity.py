@@ -191,14 +191,19 @@ def main() -> int:
                     "concepts": len(kinds[kind]),
                     "not_drawable": sum("not_drawable" in r for r in rows),
                     "images": len(scored),
-                    "recognised": round(np.mean([r["recognised"] for r in scored]), 4)
+                    "recognised": round(float(np.mean([r["recognised"] for r in scored])), 4)
                     if scored
                     else None,
-                    "attribute_present": round(np.mean([r["attribute"] for r in with_attribute]), 4)
+                    "attribute_present": round(
+                        float(np.mean([r["attribute"] for r in with_attribute])), 4
+                    )
                     if with_attribute
                     else None,
                     "both": round(
-                        np.mean([r["recognised"] and r["attribute"] for r in with_attribute]), 4
+                        float(
+                            np.mean([r["recognised"] and r["attribute"] for r in with_attribute])
+                        ),
+                        4,
                     )
                     if with_attribute
                     else None,

@@ -172,7 +172,7 @@ class ComposeGenerator:
         """
         # Embed in two batches: the compound nouns the parser will ask about, then the
         # object phrases it finds (one call per phrase costs ~0.1 s on a loaded CPU).
-        spans = set()
+        spans: set[str] = set()
         for concept in concepts:
             words = concept.lower().split()
             for n in (2, 3):

@@ -48,7 +48,7 @@ def cut_out(image: Image.Image) -> Image.Image:
 
 def _border_white(rgb: np.ndarray) -> np.ndarray:
     """Near-white pixels connected to the image border (4-neighbour flood fill)."""
-    white = (rgb >= _WHITE_LEVEL).all(axis=-1)
+    white: np.ndarray = np.asarray((rgb >= _WHITE_LEVEL).all(axis=-1))
     reached = np.zeros_like(white)
     reached[0, :], reached[-1, :], reached[:, 0], reached[:, -1] = (
         white[0, :],
@@ -269,9 +269,10 @@ def background(setting: str | None, size: int, rng: np.random.Generator) -> Imag
     """
     if setting is None:
         return Image.new("RGB", (size, size), "white")
-    noise = _smooth_noise((size, size), 32, rng)[..., None]
+    noise: np.ndarray = _smooth_noise((size, size), 32, rng)[..., None]
     fine = rng.random((size, size, 1)).astype(np.float32)
-    sky = _vertical(size, (90, 150, 225), (190, 220, 245))
+    sky: np.ndarray = _vertical(size, (90, 150, 225), (190, 220, 245))
+    ground: np.ndarray
     horizon = int(HORIZON.get(setting, 0.0) * size)
     if setting == "grass":
         ground = np.array([60, 140, 45], np.float32) * (0.7 + 0.4 * noise + 0.2 * fine)
@@ -296,8 +297,8 @@ def background(setting: str | None, size: int, rng: np.random.Generator) -> Imag
         sky = np.where(trunks[..., None], np.array([85, 60, 40], np.float32), sky)
         ground = np.array([70, 95, 40], np.float32) * (0.7 + 0.5 * noise)
     elif setting == "water":
-        rows = np.arange(size, dtype=np.float32)[:, None, None]
-        waves = np.sin(rows / size * 40 + noise * 6) * 0.5 + 0.5
+        depth = np.arange(size, dtype=np.float32)[:, None, None]
+        waves = np.sin(depth / size * 40 + noise * 6) * 0.5 + 0.5
         pixels = _vertical(size, (40, 110, 185), (15, 55, 120)) * (0.85 + 0.25 * waves)
         return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
     elif setting == "night":
