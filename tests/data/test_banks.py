@@ -13,10 +13,12 @@ import sys
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
 from line_mcp.data import banks
+from line_mcp.data.banks import gcompris
 from line_mcp.data.banks.ifct import list_ifct
 
 # Plausible entry counts of the installed packages (tuxpaint-stamps-default
@@ -27,6 +29,7 @@ COUNT_RANGES = {
     "openmoji": (1500, 2000),
     "art4apps": (450, 600),
     "ifct": (500, 600),
+    "gcompris": (250, 400),
 }
 WHITE = (255, 255, 255)
 
@@ -204,7 +207,10 @@ def test_bank_order_is_deterministic_and_ids_unique(name: str) -> None:
     for entry, image_id in zip(entries, ids, strict=True):
         assert image_id.startswith(f"{name}:")
         assert not image_id.endswith((".png", ".svg", ".jpg", ".jpeg"))
-        assert entry.path.is_absolute() and entry.path.exists()
+        assert entry.path.is_absolute()
+        # A GCompris photo lives inside a resource bundle: the bundle exists.
+        inside = gcompris.split_entry(entry.path)
+        assert (inside[0] if inside else entry.path).exists()
 
 
 def test_tuxpaint_excludes_symbols_by_default() -> None:
@@ -457,3 +463,20 @@ def test_ifct_photos_are_labeled_from_the_food_names() -> None:
     assert all(entry.path.suffix == ".jpeg" for entry in entries)
     image = banks.render(entries[0], 64)
     assert image.size == (64, 64)
+
+
+def test_gcompris_photos_come_out_of_the_resource_bundles() -> None:
+    entries = installed_bank("gcompris")
+    labels = {entry.label for entry in entries}
+    assert {"gorilla", "giraffe", "screw driver", "koala"} <= labels
+    assert not any("/numbers/" in entry.path.as_posix() for entry in entries)
+    image = banks.render(next(e for e in entries if e.label == "koala"), 64)
+    colours = {tuple(p) for p in np.asarray(image).reshape(-1, 3)}
+    assert image.size == (64, 64) and len(colours) > 50  # a photo, not a flat image
+
+
+def test_a_missing_file_inside_a_bundle_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no resource bundle"):
+        gcompris.read_bytes(tmp_path / "none.rcc" / "a.webp")
+    with pytest.raises(banks.BankNotInstalledError, match="gcompris-qt-data"):
+        gcompris.list_gcompris(root=tmp_path)

