@@ -133,7 +133,7 @@ class BackendConfig(_Config):
 
     target: str = "efficientnet-lite:lite0"
     layer: str = "avgpool"
-    generator: str = "compose:tuxpaint+openclipart+art4apps"
+    generator: str = "compose:tuxpaint+openclipart+art4apps+gcompris"
     proposer: str = "transformers:smollm2"
     embedder: str = "minilm"
     control: str = "bank:openmoji"

@@ -69,7 +69,7 @@ def imagenet_objects(n: int, seed: int) -> tuple[list[str], dict[str, set[int]]]
     words = sorted(
         {
             e.label
-            for name in ("tuxpaint", "openclipart", "art4apps")
+            for name in ("tuxpaint", "openclipart", "art4apps", "gcompris")
             for e in banks.list_bank(name)
             if " " not in e.label and e.label.isalpha()
         }
@@ -128,7 +128,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("docs/benchmark/fidelity"))
     parser.add_argument(
-        "--generators", default="compose:tuxpaint+openclipart+art4apps,bank:tuxpaint+openclipart"
+        "--generators",
+        default="compose:tuxpaint+openclipart+art4apps+gcompris,bank:tuxpaint+openclipart",
     )
     args = parser.parse_args()
     objects, classes = imagenet_objects(args.concepts, args.seed)

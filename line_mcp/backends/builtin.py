@@ -22,7 +22,7 @@ register(
     "line_mcp.backends.compose.generator:ComposeGenerator",
     "offline compositional source: cut-outs of labelled images with colours, patterns, "
     "counts and settings; refuses concepts no source shows",
-    "compose:tuxpaint+openclipart+art4apps",
+    "compose:tuxpaint+openclipart+art4apps+gcompris",
 )
 register(
     "proposer",

@@ -138,7 +138,7 @@ class EvaluationSources(BaseModel):
 def _bank_names(spec: str) -> list[str] | None:
     """The banks a ``bank:`` or ``compose:`` spec draws from, None for any other scheme."""
     scheme, argument, _ = parse_spec(spec)
-    defaults = {"bank": "tuxpaint+openclipart", "compose": "tuxpaint+openclipart+art4apps"}
+    defaults = {"bank": "tuxpaint+openclipart", "compose": "tuxpaint+openclipart+art4apps+gcompris"}
     if scheme not in defaults:
         return None
     return [name for name in (argument or defaults[scheme]).split("+") if name]

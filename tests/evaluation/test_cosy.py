@@ -154,9 +154,8 @@ def test_cli_bad_input(fake_backends, tmp_path, capsys, extra, message):
 
 
 def test_a_compose_loop_is_evaluated_on_banks_it_did_not_draw_from():
-    sources = resolve_sources(
-        BackendConfig(generator="compose:tuxpaint+openclipart+art4apps"), EvaluationConfig()
-    )
+    loop = BackendConfig(generator="compose:tuxpaint+openclipart+art4apps+gcompris")
+    sources = resolve_sources(loop, EvaluationConfig())
     assert sources.generator == "bank:openmoji" and sources.held_out_generator
     only_tuxpaint = resolve_sources(BackendConfig(generator="compose:tuxpaint"), EvaluationConfig())
     assert only_tuxpaint.generator == "bank:openmoji+openclipart"

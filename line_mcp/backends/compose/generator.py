@@ -13,7 +13,7 @@ no source shows well enough raises
 unrelated picture. Every image's ``source`` is a
 :class:`~line_mcp.core.provenance.Provenance` dump.
 
-Spec: ``compose:tuxpaint+openclipart+art4apps`` (any drawing banks of
+Spec: ``compose:tuxpaint+openclipart+art4apps+gcompris`` (any drawing banks of
 :mod:`line_mcp.data.banks` except the control set ``openmoji``), options
 ``size`` and ``threshold`` (the lowest text-embedding similarity drawn for a
 word WordNet does not link to any label).
@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 # Bump when the drawing changes: part of the fingerprint, so cached images of an
 # older scheme are never reused.
 COMPOSE_VERSION = 1
-DEFAULT_BANKS = "tuxpaint+openclipart+art4apps"
+DEFAULT_BANKS = "tuxpaint+openclipart+art4apps+gcompris"
 #: Banks that may never be drawn from: the embedded control/vocabulary set.
 CONTROL_BANKS = frozenset({"openmoji"})
 #: Lowest text-embedding similarity drawn when no WordNet relation links the word to a
