@@ -50,19 +50,26 @@ class NotDrawableError(ConceptError):
     """
 
     def __init__(
-        self, concept: str, word: str, best_label: str | None, similarity: float, threshold: float
+        self,
+        concept: str,
+        word: str,
+        best_label: str | None,
+        similarity: float,
+        threshold: float,
+        detail: str | None = None,
     ) -> None:
         self.concept, self.word = concept, word
         self.best_label, self.similarity = best_label, similarity
-        closest = (
-            f"the closest label is {best_label!r} at {similarity:.2f}"
-            if best_label is not None
-            else "no source label matches at all"
-        )
+        if detail is None:
+            closest = (
+                f"the closest label is {best_label!r} at {similarity:.2f}"
+                if best_label is not None
+                else "no source label matches at all"
+            )
+            detail = f"{closest}, below the threshold {threshold:.2f}"
         super().__init__(
             f"concept {concept!r} is not drawable: no installed image source shows "
-            f"{word!r} ({closest}, below the threshold {threshold:.2f}); nothing unrelated "
-            "is drawn in its place"
+            f"{word!r} ({detail}); nothing unrelated is drawn in its place"
         )
 
 

@@ -143,14 +143,27 @@ class ComposeGenerator:
     @functools.lru_cache(maxsize=4096)  # noqa: B019
     def _object_matches(self, concept: str, phrase: str) -> tuple[LabelMatch, ...]:
         found = self.matcher.best(phrase)
-        if not self._accepted(found):
-            best = found[0] if found else None
+        best = found[0] if found else None
+        threshold = self._options.threshold
+        if best is None or not self._accepted(found):
             raise NotDrawableError(
                 concept,
                 phrase,
                 best.label if best else None,
                 best.similarity if best else 0.0,
-                self._options.threshold,
+                threshold,
+            )
+        # A label whose files hold no picture (a few clip-art PNGs are fully
+        # transparent) cannot be drawn from.
+        found = [m for m in found if any(self._cut_out(e) is not None for e in m.entries)]
+        if not found:
+            raise NotDrawableError(
+                concept,
+                phrase,
+                best.label,
+                best.similarity,
+                threshold,
+                detail=f"the images labelled {best.label!r} hold no picture",
             )
         return tuple(found)
 
@@ -226,8 +239,34 @@ class ComposeGenerator:
     # --- drawing -------------------------------------------------------------------------------
 
     @functools.lru_cache(maxsize=1024)  # noqa: B019
-    def _cut_out(self, entry: banks.BankImage) -> Image.Image:
-        return paint.cut_out(banks.load_rgba(entry, self._options.size))
+    def _cut_out(self, entry: banks.BankImage) -> Image.Image | None:
+        try:
+            return paint.cut_out(banks.load_rgba(entry, self._options.size))
+        except ValueError:  # an empty or undecodable file: another image of the label is used
+            return None
+
+    def _subject(
+        self, match: LabelMatch, rng: random.Random
+    ) -> tuple[banks.BankImage, Image.Image]:
+        """A seeded image of the label and its cut-out, skipping files that hold nothing.
+
+        Raises:
+            NotDrawableError: no image of the label can be read.
+        """
+        start = rng.randrange(len(match.entries))
+        for k in range(len(match.entries)):
+            entry = match.entries[(start + k) % len(match.entries)]
+            subject = self._cut_out(entry)
+            if subject is not None:
+                return entry, subject
+        raise NotDrawableError(
+            match.label,
+            match.label,
+            match.label,
+            match.similarity,
+            self._options.threshold,
+            detail=f"the images labelled {match.label!r} hold no picture",
+        )
 
     def generate(self, requests: Sequence[DrawRequest]) -> list[GeneratedImage]:
         """Draw every request; all concepts are checked before any image is drawn.
@@ -272,8 +311,7 @@ class ComposeGenerator:
             slots = _slots(len(planned), rng)
             for (part, found), slot in zip(planned, slots, strict=True):
                 match = found[rng.randrange(len(found))]
-                entry = match.entries[rng.randrange(len(match.entries))]
-                subject = self._cut_out(entry)
+                entry, subject = self._subject(match, rng)
                 if part.colour is not None and part.pattern is None:
                     subject = paint.recolour(subject, part.colour)
                 elif part.pattern is not None:

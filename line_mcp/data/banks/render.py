@@ -108,7 +108,9 @@ def load_rgba(entry: BankImage, size: int = 256) -> Image.Image:
         image = _rasterise_svg(entry.path, size)
     else:
         image = _open_raster(entry.path)
-    return image.convert("RGBA")
+    rgba = image.convert("RGBA")
+    rgba.thumbnail((size, size), Image.Resampling.LANCZOS)  # RGBA is resized premultiplied
+    return rgba
 
 
 def render(entry: BankImage, size: int = 256) -> Image.Image:
