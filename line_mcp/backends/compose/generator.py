@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
 # Bump when the drawing changes: part of the fingerprint, so cached images of an
 # older scheme are never reused.
-COMPOSE_VERSION = 1
+COMPOSE_VERSION = 2
 DEFAULT_BANKS = "tuxpaint+openclipart+art4apps+gcompris"
 #: Banks that may never be drawn from: the embedded control/vocabulary set.
 CONTROL_BANKS = frozenset({"openmoji"})

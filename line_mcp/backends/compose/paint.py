@@ -280,7 +280,7 @@ def background(setting: str | None, size: int, rng: np.random.Generator) -> Imag
         sky = _vertical(size, (170, 185, 205), (225, 230, 238))
         ground = np.array([236, 240, 248], np.float32) * (0.92 + 0.08 * noise) + 4 * fine
     elif setting == "sand":
-        ground = np.array([222, 196, 140], np.float32) * (0.85 + 0.2 * noise + 0.08 * fine)
+        ground = np.array([226, 186, 82], np.float32) * (0.85 + 0.2 * noise + 0.08 * fine)
     elif setting == "street":
         ground = np.array([92, 92, 96], np.float32) * (0.85 + 0.2 * noise + 0.1 * fine)
         lane = size * 0.72
