@@ -678,7 +678,10 @@ class LineService:
             visual = frozenset(wordnet.covers(imagenet_offsets()))
         except WordNetNotInstalledError:
             wordnet, visual = None, frozenset()
-        matches = getattr(self.generator, "matches", None)
+        # A composing generator names its source labels apart from its drawing keys.
+        matches = getattr(self.generator, "source_labels", None) or getattr(
+            self.generator, "matches", None
+        )
         return ConceptKnowledge(wordnet, matches, visual)
 
     def rank_candidates(

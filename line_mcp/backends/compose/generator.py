@@ -206,6 +206,14 @@ class ComposeGenerator:
                 result.append(False)
         return result
 
+    def source_labels(self, text: str, k: int) -> list[tuple[str, float]]:
+        """The ``k`` source labels nearest a text, with their match scores.
+
+        Guided proposals take these as candidates ("the bank's labels nearest the
+        top concepts"); :meth:`matches` returns composition keys instead.
+        """
+        return [(m.label, m.similarity) for m in self.matcher.match(text, k)]
+
     def matches(self, concept: str, k: int) -> list[tuple[str, float]]:
         """What the concept is drawn from, as ``[(key, score)]`` for the proposal rankers.
 

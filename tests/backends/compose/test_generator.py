@@ -161,3 +161,9 @@ def test_photos_are_drawn_whole_with_the_colour_on_the_photo_only(embedder) -> N
     assert item.match.bank == "ifct" and item.match.label == "cabbage"
     pixels = np.asarray(image.image)
     assert colour_fraction(pixels.reshape(-1, 3), "green") > 0.2  # the grass around the photo
+
+
+def test_source_labels_are_labels_not_drawing_keys(generator) -> None:
+    labels = generator.source_labels("dog", 3)
+    assert labels[0] == ("dog", 1.0)
+    assert all(label in generator.matcher.labels for label, _ in labels)
