@@ -139,18 +139,18 @@ def build_rcc(files: dict[str, bytes], compress: bool = True) -> bytes:
     queue: list[tuple[str, dict | bytes]] = [("", tree)]
     order: list[tuple[str, dict | bytes]] = []
     while queue:
-        name, node = queue.pop(0)
-        order.append((name, node))
-        if isinstance(node, dict):
-            queue.extend(sorted(node.items()))
+        name, item = queue.pop(0)
+        order.append((name, item))
+        if isinstance(item, dict):
+            queue.extend(sorted(item.items()))
     next_child = 1
-    for name, node in order:
+    for name, item in order:
         offset = name_offset(name) if name else 0
-        if isinstance(node, dict):
-            nodes.append(struct.pack(">IHII", offset, _DIRECTORY, len(node), next_child) + bytes(8))
-            next_child += len(node)
+        if isinstance(item, dict):
+            nodes.append(struct.pack(">IHII", offset, _DIRECTORY, len(item), next_child) + bytes(8))
+            next_child += len(item)
         else:
-            body = struct.pack(">I", len(node)) + zlib.compress(node) if compress else node
+            body = struct.pack(">I", len(item)) + zlib.compress(item) if compress else item
             data_offset = len(payload)
             payload.extend(struct.pack(">I", len(body)) + body)
             flags = _COMPRESSED if compress else 0
