@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
 # Bump when the drawing changes: part of the fingerprint, so cached images of an
 # older scheme are never reused.
-COMPOSE_VERSION = 2
+COMPOSE_VERSION = 3
 DEFAULT_BANKS = "tuxpaint+openclipart+art4apps+gcompris"
 #: Banks that may never be drawn from: the embedded control/vocabulary set.
 CONTROL_BANKS = frozenset({"openmoji"})
@@ -423,8 +423,8 @@ def _place(
         if count > 1:
             cx += rng.uniform(-0.08, 0.08) * region / columns
             cy += rng.uniform(-0.06, 0.06) * region / columns
-        if horizon is not None:  # stand on the ground, not in the sky
-            cy = max(cy, horizon * size + piece.height * 0.25)
+        if horizon is not None:  # stand on the ground: the bottom a little below the horizon
+            cy = max(cy, (horizon + 0.1) * size - piece.height / 2)
         x = int(np.clip(cx - piece.width / 2, -piece.width * 0.2, size - piece.width * 0.8))
         y = int(np.clip(cy - piece.height / 2, -piece.height * 0.2, size - piece.height * 0.8))
         frame.paste(piece, (x, y), piece)
