@@ -207,6 +207,7 @@ def parse_concept(
             phrase.clear()
             pending = ObjectPart(phrase="")
 
+    last_attribute: tuple[str, str, str | None] | None = None  # word, kind, value before it
     index = 0
     while index < len(words):
         # The longest compound noun starting here wins over attribute readings.
@@ -236,9 +237,11 @@ def parse_concept(
             pending.size = word
         elif colour_name(word) is not None and word not in _SETTING_WORDS:
             close_phrase()
+            last_attribute = (word, "colour", pending.colour)
             pending.colour = colour_name(word)
         elif pattern_name(word) is not None:
             close_phrase()
+            last_attribute = (word, "pattern", pending.pattern)
             pending.pattern = pattern_name(word)
         elif word in _SETTING_WORDS:
             close_phrase()
@@ -255,6 +258,11 @@ def parse_concept(
     leftover = pending.model_dump(exclude={"phrase"}, exclude_defaults=True)
     if objects and leftover:  # "cat red": attributes after the last object describe it
         objects[-1] = objects[-1].model_copy(update=leftover)
+    elif not objects and (pending.count_word or pending.size) and last_attribute is not None:
+        # "two lemons", "big orange": with a count or size, the last colour or pattern
+        # word is the object itself.
+        word, kind, before = last_attribute
+        objects.append(pending.model_copy(update={"phrase": word, kind: before}))
     elif not objects:
         if pending.count_word or pending.size:
             raise ConceptError(

@@ -104,3 +104,10 @@ def test_not_drawable_is_a_user_facing_concept_error() -> None:
     assert isinstance(err, ConceptError) and isinstance(err, ValueError)
     assert "not drawable" in str(err) and "'dolphinfish' at 0.67" in str(err)
     assert "below the threshold 0.75" in str(err)
+
+
+def test_with_a_count_a_colour_word_can_be_the_object() -> None:
+    lemons = parse("two red lemons").objects
+    assert [(o.phrase, o.count, o.colour) for o in lemons] == [("lemons", 2, "red")]
+    assert parse("big orange").objects[0].phrase == "orange"
+    assert parse("orange").objects == []  # alone it is the colour
