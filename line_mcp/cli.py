@@ -139,6 +139,7 @@ def build_parser(preset: str | None = None) -> argparse.ArgumentParser:
     commands.add_parser("backends", help="list the backend schemes of every role")
     _add_serve_parser(commands, preset)
     _add_evaluate_parser(commands)
+    _add_draw_parser(commands)
     report = commands.add_parser(
         "report",
         help="write HTML pages of stored runs (scoreboard, images, steps)",
@@ -273,6 +274,55 @@ def _add_evaluate_parser(commands: Any) -> None:
     )
     group.add_argument("--output", help="write the JSON report here")
     _add_backend_options(evaluate)
+
+
+def _add_draw_parser(commands: Any) -> None:
+    draw = commands.add_parser(
+        "draw",
+        help="draw a concept with the image generator and print where each image came from",
+        description="Draw CONCEPT with the loop's prompts and seeds, write the images and print "
+        "their provenance as JSON (source images, labels, match scores, attributes), so you can "
+        "see what the image source makes of a concept.",
+    )
+    draw.add_argument("concept", help="the concept, e.g. 'two red cats'")
+    draw.add_argument("--images", type=int, default=5, help="images to draw (default 5)")
+    draw.add_argument("--out", help="folder for the PNGs (default: WORKSPACE/draw/CONCEPT)")
+    draw.add_argument("--seed", type=int, default=0, help="the run seed (default 0)")
+    _add_backend_options(draw)
+
+
+def _draw(args: argparse.Namespace) -> int:
+    import re
+
+    from line_mcp.config import LoopConfig
+    from line_mcp.core.provenance import describe
+    from line_mcp.engine.drawing import draw_requests
+    from line_mcp.service import LineService
+
+    if not 1 <= args.images <= 64:
+        raise InputError(f"--images must be 1 to 64, got {args.images}")
+    service = LineService(_backends(args), args.workspace)
+    requests = draw_requests(args.concept, args.images, LoopConfig(seed=args.seed))
+    drawn = service.backends.generator.generate(requests)  # a concept it cannot show raises here
+    slug = re.sub(r"[^a-z0-9]+", "-", args.concept.lower()).strip("-") or "concept"
+    out = Path(args.out) if args.out else service.workspace.root / "draw" / slug
+    out.mkdir(parents=True, exist_ok=True)
+    images = []
+    for k, (request, image) in enumerate(zip(requests, drawn, strict=True)):
+        path = out / f"{slug}-{k}.png"
+        image.image.save(path)
+        images.append(
+            {
+                "file": str(path),
+                "prompt": request.prompt,
+                "seed": request.seed,
+                "drawn_from": describe(image.source),
+                "source": image.source,
+            }
+        )
+    generator = service.backends.generator
+    print(json.dumps({"concept": args.concept, "generator": generator.name, "images": images}))
+    return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -557,6 +607,8 @@ def main(argv: list[str] | None = None) -> int:
             return _report(args)
         if args.command == "serve":
             return _serve(args)
+        if args.command == "draw":
+            return _draw(args)
         return _list_backends()
     except (LineError, ValidationError) as err:  # meant for the user: what was wrong
         print(f"line-mcp: error: {user_message(err)}", file=sys.stderr)

@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Sequence
 
 from line_mcp.config import LoopConfig
+from line_mcp.core.composition import ConceptError
 from line_mcp.core.records import RunRecord, StepRecord, utc_now
 from line_mcp.core.scoreboard import (
     Origin,
@@ -122,8 +123,10 @@ def apply_proposal(
     """Score a proposal, update the board and append the step to the record (not saved).
 
     A proposal without a concept (every LLM reply rejected) is recorded as a
-    skipped step. ``origin`` says who proposed the concept: the built-in LLM
-    ("llm", "summary") or an external client ("client"). ``clock`` is the step's
+    skipped step; so is a concept the image source cannot draw (a
+    :class:`~line_mcp.core.composition.ConceptError`), marked ``not_drawable``.
+    ``origin`` says who proposed the concept: the built-in LLM ("llm",
+    "summary") or an external client ("client"). ``clock`` is the step's
     stopwatch: the proposal's time when it timed that too, plus the scoring; the
     step's ``seconds`` are its totals (default: a new one, scoring only).
 
@@ -146,7 +149,25 @@ def apply_proposal(
             skipped=f"no valid concept after {len(proposal.attempts)} attempts; last: {last}",
         )
     else:
-        scored = drawing.score_concept(record.neuron, proposal.concept, config, clock)
+        try:
+            scored = drawing.score_concept(record.neuron, proposal.concept, config, clock)
+        except ConceptError as err:  # the image source cannot show it: no score, no board entry
+            result = StepRecord(
+                step=step,
+                origin=origin,
+                concept=proposal.concept,
+                score=None,
+                reasoning=proposal.reasoning,
+                prompt=proposal.prompt,
+                attempts=proposal.attempts,
+                scoreboard=board,
+                proposal_origin=proposal.origin,
+                skipped=f"not drawable: {err}",
+                not_drawable=True,
+            )
+            result.seconds = clock.totals()
+            record.steps.append(result)
+            return result
         score, images = scored.score, scored.images
         entry = ScoreboardEntry(concept=proposal.concept, score=score, step=step, novel=True)
         update = update_scoreboard(
@@ -192,6 +213,7 @@ def propose_step(
         config,
         seed_parts,
         summary=step == "S",
+        not_drawable=record.not_drawable(),
         clock=clock,
     )
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from html import escape
 from pathlib import Path
 
+from line_mcp.core.provenance import describe
 from line_mcp.core.records import DrawnImage, RunRecord
 from line_mcp.store.workspace import Workspace, atomic_write_bytes
 
@@ -51,7 +52,11 @@ def _thumbnails(encoded: Callable[[str], str | None], images: list[DrawnImage]) 
         data = encoded(image.image_id)
         if data is None:
             continue
-        tip = escape(f"activation {image.activation:.3f}; prompt: {image.prompt}")
+        drawn_from = describe(image.source)
+        tip = escape(
+            f"activation {image.activation:.3f}; prompt: {image.prompt}"
+            + (f"; drawn from {drawn_from}" if drawn_from else "")
+        )
         tags.append(
             f'<img src="data:image/png;base64,{data}" '
             f'title="{tip}" alt="activation {image.activation:.3f}">'
@@ -128,6 +133,10 @@ def run_page(workspace: Workspace, record: RunRecord) -> str:
     for step in record.steps:
         if step.concept is None:
             concept = f'<span class="muted">skipped: {escape(step.skipped or "")}</span>'
+        elif step.not_drawable:
+            concept = (
+                f'{escape(step.concept)} <span class="muted">{escape(step.skipped or "")}</span>'
+            )
         else:
             concept = escape(step.concept)
         origin = step.proposal_origin or step.origin

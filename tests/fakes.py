@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from line_mcp.backends.base import DrawRequest, GeneratedImage
 from line_mcp.backends.registry import register, registrations
+from line_mcp.core.composition import NotDrawableError
 
 COLOURS = [f"colour {i}" for i in range(40)]
 
@@ -67,6 +68,9 @@ class FakeGenerator:
 
     def generate(self, requests: Sequence[DrawRequest]) -> list[GeneratedImage]:
         FakeGenerator.calls += 1
+        for request in requests:  # as the compose source does for a concept it cannot show
+            if request.concept.startswith("undrawable"):
+                raise NotDrawableError(request.concept, request.concept, None, 0.0, 0.75)
         images = []
         for request in requests:
             noise = np.random.default_rng(request.seed).integers(-8, 8, 3)

@@ -112,3 +112,28 @@ def test_one_table_printer(capsys):
         "---------  -----------",
         "wide cell  x",
     ]
+
+
+def test_draw_writes_images_and_prints_their_provenance(fake_backends, tmp_path, capsys):
+    fakes_args = ["--generator", "fake", "--embedder", "fake", "--workspace", str(tmp_path)]
+    out = tmp_path / "pictures"
+    assert main(["draw", "Teal Cat", "--images", "3", "--out", str(out), *fakes_args]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["concept"] == "Teal Cat" and printed["generator"] == "fake-generator"
+    files = [image["file"] for image in printed["images"]]
+    assert files == [str(out / f"teal-cat-{k}.png") for k in range(3)]
+    assert all((out / f"teal-cat-{k}.png").is_file() for k in range(3))
+    assert len({image["seed"] for image in printed["images"]}) == 3
+    assert printed["images"][0]["source"]["colour"]  # what the generator reported
+    # Seeds are the loop's: drawing again gives the same images.
+    assert main(["draw", "Teal Cat", "--images", "3", "--out", str(out), *fakes_args]) == 0
+    assert json.loads(capsys.readouterr().out) == printed
+
+
+def test_draw_refuses_what_the_source_cannot_show(fake_backends, tmp_path, capsys):
+    fakes_args = ["--generator", "fake", "--embedder", "fake", "--workspace", str(tmp_path)]
+    assert main(["draw", "undrawable thing", *fakes_args]) == 2
+    assert "is not drawable" in capsys.readouterr().err
+    assert not (tmp_path / "draw").exists()  # nothing was written
+    assert main(["draw", "cat", "--images", "0", *fakes_args]) == 2
+    assert "--images must be 1 to 64" in capsys.readouterr().err

@@ -46,9 +46,10 @@ def test_run_loop_on_the_embedded_default(tmp_path):
     assert [s["step"] for s in record["steps"]] == [1, 2, "S"]
     for step in record["steps"]:
         # Whatever the small LLM said, only valid, non-duplicate concepts were scored.
-        if step["concept"] is not None:
+        if step["concept"] is not None and not step["not_drawable"]:
             assert len(step["concept"].split()) <= 3 and len(step["images"]) == 5
-            assert step["images"][0]["source"]["bank_image"]
+            source = step["images"][0]["source"]  # the compose default's provenance
+            assert source["generator"] == "compose" and source["concept"] == step["concept"]
             assert step["proposal_origin"] is not None  # llm, WordNet, bank or composition
     board = [e["concept"].lower() for e in record["steps"][-1]["scoreboard"]]
     assert len(board) == 10 == len(set(board))

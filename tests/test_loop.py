@@ -125,3 +125,28 @@ def test_step_seconds_include_the_llm_call(fake_backends, tmp_path):
     for step in record.steps:
         assert step.seconds.get("llm", 0) > 0, step.step  # the proposal is part of the step
         assert step.seconds.get("images", 0) > 0 or step.seconds.get("target", 0) > 0
+
+
+def test_a_concept_the_source_cannot_draw_gets_no_score_and_is_named_in_the_next_prompt(
+    fake_backends, tmp_path
+):
+    prompts: list[str] = []
+
+    def reply(prompt, seed):
+        prompts.append(prompt)
+        return "<answer>undrawable thing</answer>" if len(prompts) == 1 else "<answer>teal</answer>"
+
+    fakes.FakeProposer.script = reply
+    config = CONFIG.model_copy(update={"iterations": 2, "summary": False, "proposal": "llm"})
+    record = label_neuron(LineService(fake_backends, tmp_path), 0, config)
+    first, second = record.steps
+    assert first.concept == "undrawable thing" and first.not_drawable
+    assert first.score is None and first.images == []
+    assert first.skipped.startswith("not drawable: concept 'undrawable thing' is not drawable")
+    assert first.scoreboard == record.init.entries  # the board did not change
+    assert all(e.concept != "undrawable thing" for s in record.steps for e in s.scoreboard)
+    assert record.not_drawable() == ["undrawable thing"]
+    assert "could not draw these concepts" not in prompts[0]
+    assert "could not draw these concepts, so they have no score: undrawable thing" in prompts[1]
+    assert second.concept == "teal" and second.score is not None
+    assert record.status == "finished"

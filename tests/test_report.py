@@ -42,3 +42,31 @@ def test_concepts_and_reasons_are_escaped(fake_backends, tmp_path):
     assert "&lt;b&gt;fish&lt;/b&gt; &amp; chips" in page
     assert "skipped: &lt;script&gt;x&lt;/script&gt;" in page
     assert "<b>" not in page and "<script" not in page
+
+
+def test_image_titles_carry_provenance_and_not_drawable_steps_say_why(fake_backends, tmp_path):
+    from line_mcp.core.provenance import DrawnObject, Provenance, SourceMatch
+
+    service = LineService(fake_backends, tmp_path)
+    record = label_neuron(service, 0, CONFIG)
+    match = SourceMatch(
+        word="puppy", image_id="art4apps:animals/dog", bank="art4apps", label="dog",
+        similarity=0.85, via="hypernym",
+    )  # fmt: skip
+    source = Provenance(concept="red puppy", objects=[DrawnObject(match=match, colour="red")])
+    first = record.steps[0]
+    images = [first.images[0].model_copy(update={"source": source.model_dump(mode="json")})]
+    steps = [
+        first.model_copy(update={"images": images}),
+        record.steps[1].model_copy(
+            update={
+                "score": None,
+                "images": [],
+                "not_drawable": True,
+                "skipped": "not drawable: concept 'x' is not drawable",
+            }
+        ),
+    ]
+    page = run_page(service.workspace, record.model_copy(update={"steps": steps}))
+    assert "drawn from &#x27;dog&#x27; (art4apps:animals/dog, hypernym of &#x27;puppy&#x27;" in page
+    assert f'{record.steps[1].concept} <span class="muted">not drawable: concept' in page

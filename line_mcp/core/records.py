@@ -58,7 +58,9 @@ class StepRecord(BaseModel):
     """One loop step (1..N) or the summary step ("S").
 
     ``concept`` and ``score`` are None for a step whose proposals were all
-    rejected; ``skipped`` then says why. ``proposal_origin`` says which knowledge
+    rejected; ``skipped`` then says why. A concept the image source cannot draw
+    keeps ``concept``, has no score, does not enter the board and sets
+    ``not_drawable`` (``skipped`` says why). ``proposal_origin`` says which knowledge
     the concept came from (LLM free text, a WordNet relation, the image bank's
     labels or a composition; see :mod:`line_mcp.core.candidates`).
     """
@@ -76,6 +78,7 @@ class StepRecord(BaseModel):
     removed: str | None = None
     replaced_minimum: bool | None = None
     skipped: str | None = None
+    not_drawable: bool = False
     proposal_origin: ProposalOrigin | None = None
     seconds: dict[str, float] = Field(default_factory=dict)
     finished_at: str = Field(default_factory=utc_now)
@@ -162,6 +165,10 @@ class RunRecord(BaseModel):
     def proposed(self) -> list[str]:
         """Every concept the LLM proposed so far (the paper's generation history)."""
         return [s.concept for s in self.steps if s.concept is not None]
+
+    def not_drawable(self) -> list[str]:
+        """Proposed concepts the image source could not draw, in order."""
+        return [s.concept for s in self.steps if s.not_drawable and s.concept is not None]
 
     def failed_streak(self) -> int:
         """Consecutive skipped steps at the end of the record."""

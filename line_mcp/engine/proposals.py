@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import functools
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-from line_mcp.backends.base import AnswerScorer, LabelMatcher, SizedModel
+from line_mcp.backends.base import AnswerScorer, LabelMatcher, SizedModel, SourceLabels
 from line_mcp.config import LoopConfig
 from line_mcp.core import prompts
 from line_mcp.core.answers import parse_answer
@@ -295,7 +295,13 @@ def default_knowledge(backends: Backends) -> ConceptKnowledge:
     except WordNetNotInstalledError:
         wordnet, visual = None, frozenset()
     generator = backends.generator
-    matches = generator.matches if isinstance(generator, LabelMatcher) else None
+    # A composing generator names its source labels apart from its drawing keys.
+    if isinstance(generator, SourceLabels):
+        matches: Callable[[str, int], list[tuple[str, float]]] | None = generator.source_labels
+    elif isinstance(generator, LabelMatcher):
+        matches = generator.matches
+    else:
+        matches = None
     return ConceptKnowledge(wordnet, matches, visual)
 
 
@@ -347,10 +353,14 @@ class Proposals:
         seed_parts: Sequence[object],
         summary: bool = False,
         clock: Stopwatch | None = None,
+        not_drawable: Sequence[str] = (),
     ) -> Proposal:
         """Propose a step's concept: the main prompt (whole board and forbidden list) or the
-        summary prompt (the top ``summary_top`` entries), answered by the mode's strategy."""
-        filled = prompts.step_prompt(board, forbidden, summary, config.summary_top)
+        summary prompt (the top ``summary_top`` entries), answered by the mode's strategy.
+
+        ``not_drawable`` concepts (proposed, but the image source could not show
+        them) are named in the prompt."""
+        filled = prompts.step_prompt(board, forbidden, summary, config.summary_top, not_drawable)
         mode = self.resolved_mode(config)
         # Knowledge strategies read the board best first; the LLM reads it as the prompt shows it.
         ordered = board if mode == "llm" else sorted(board, key=lambda e: e.score, reverse=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from line_mcp.backends.base import DrawabilityCheck
 from line_mcp.config import LoopConfig
 from line_mcp.core.records import InitRecord
 from line_mcp.core.scoreboard import initial_scoreboard
@@ -115,6 +116,13 @@ class Vocabulary:
             return VocabularyScores(
                 labels, (sums / counts[:, None]).astype(np.float32), scoring, float(counts.mean())
             )
+        generator = self.backends.generator
+        if isinstance(generator, DrawabilityCheck):  # score only what it can show
+            labels = [
+                ok_label
+                for ok_label, ok in zip(labels, generator.can_draw(labels), strict=True)
+                if ok
+            ]
         cached = self._cached_vocabulary(config)
         if cached is None:
             rows: list[np.ndarray] = []

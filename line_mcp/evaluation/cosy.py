@@ -137,11 +137,12 @@ class EvaluationSources(BaseModel):
 
 
 def _bank_names(spec: str) -> list[str] | None:
-    """The banks of a ``bank:`` spec, None for any other scheme."""
+    """The banks a ``bank:`` or ``compose:`` spec draws from, None for any other scheme."""
     scheme, argument, _ = parse_spec(spec)
-    if scheme != "bank":
+    defaults = {"bank": "tuxpaint+openclipart", "compose": "tuxpaint+openclipart+art4apps+gcompris"}
+    if scheme not in defaults:
         return None
-    return [name for name in (argument or "tuxpaint+openclipart").split("+") if name]
+    return [name for name in (argument or defaults[scheme]).split("+") if name]
 
 
 def resolve_sources(loop: BackendConfig, config: EvaluationConfig) -> EvaluationSources:

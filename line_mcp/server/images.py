@@ -6,6 +6,7 @@ import base64
 
 from mcp_types import ImageContent, ResourceLink
 
+from line_mcp.core.provenance import describe
 from line_mcp.store.workspace import Workspace
 
 #: Longest side of an inline thumbnail, in pixels.
@@ -51,12 +52,16 @@ def image_blocks(
     for k, image_id in enumerate(dict.fromkeys(image_ids)):
         if k < max_thumbnails and (thumb := thumbnail(workspace, image_id)) is not None:
             blocks.append(thumb)
+        info = workspace.image_info(image_id)
+        drawn_from = describe(info["source"]) if info and info.get("source") else ""
+        note = f"; drawn from {drawn_from}" if drawn_from else ""
         blocks.append(
             ResourceLink(
                 uri=image_uri(image_id),
                 name=f"{label} {image_id}".strip(),
                 mime_type="image/png",
-                description="full-size image",
+                # Provenance next to the thumbnail, for clients that show only the blocks.
+                description="full-size image" + note,
             )
         )
     return blocks

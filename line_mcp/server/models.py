@@ -107,6 +107,14 @@ class ImageView(BaseModel):
     activation: float | None = Field(
         None, description="the neuron's activation on this image (when a neuron was given)"
     )
+    drawn_from: str = Field(
+        "",
+        description="what the image was made of: source images, their labels and match, "
+        "and the attributes applied (empty for generators that do not say)",
+    )
+    source: dict[str, Any] = Field(
+        default_factory=dict, description="the generator's full provenance record of the image"
+    )
 
 
 class GeneratedImages(BaseModel):
@@ -135,7 +143,12 @@ class ConceptScore(BaseModel):
     """LINE's score of a concept for a neuron."""
 
     concept: str
-    score: float = Field(description="mean activation over the concept's images")
+    score: float | None = Field(
+        description="mean activation over the concept's images; None when not drawable"
+    )
+    not_drawable: str | None = Field(
+        None, description="why the image source cannot draw this concept (then no score)"
+    )
     images: list[ImageView]
     board_rank: int | None = Field(
         None, description="rank it would take on the neuron's current board (1 = best)"
@@ -162,7 +175,12 @@ class UpdateView(BaseModel):
         "('client')"
     )
     concept: str
-    score: float
+    score: float | None = Field(description="the concept's score; None when it has none")
+    not_drawable: str | None = Field(
+        None,
+        description="set when the image source could not draw the concept: the step "
+        "was recorded with no score and the board did not change",
+    )
     removed: str | None = Field(description="the concept that left the board")
     replaced_minimum: bool | None = Field(
         description="True: the new concept beat the board's minimum, which left; False: it "

@@ -330,7 +330,8 @@ class RunDriver:
             step=result.step,
             origin=origin,  # type: ignore[arg-type]
             concept=result.concept or concept,
-            score=result.score if result.score is not None else float("nan"),
+            score=result.score,
+            not_drawable=result.skipped if result.not_drawable else None,
             removed=result.removed,
             replaced_minimum=result.replaced_minimum,
             board=self.board(neuron, record),

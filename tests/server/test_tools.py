@@ -484,3 +484,45 @@ def test_board_rank_treats_last_bit_differences_as_ties():
     assert board_rank(6.98, board) == 1
     assert board_rank(3.0, board) == 2
     assert board_rank(-1.0, board) == 4
+
+
+async def test_not_drawable_concepts_are_said_so_and_images_carry_their_source(make_server):
+    server = make_server()
+    async with Client(server) as client:
+        drawn, _ = await call(client, "generate_images", concept="teal", n_images=2)
+        # The generator's own record of each image comes with it (the fake reports its colour).
+        assert len(drawn["images"][0]["source"]["colour"]) == 3
+        assert drawn["images"][0]["drawn_from"] == ""  # a source line only for known generators
+        text = await call_error(client, "generate_images", concept="undrawable thing")
+        assert "'undrawable thing' is not drawable" in text
+        scores, _ = await call(
+            client, "score_concept", neuron=0, concepts=["teal", "undrawable thing"]
+        )
+        teal, undrawable = scores["scores"]
+        assert teal["score"] is not None and teal["not_drawable"] is None
+        assert undrawable["score"] is None and undrawable["images"] == []
+        assert "is not drawable" in undrawable["not_drawable"]
+        await warm_init(client, server, 0)
+        update, _ = await call(client, "update_scoreboard", neuron=0, concept="undrawable thing")
+        assert "not drawable" in update["not_drawable"]
+        assert update["board"]["steps_done"] == 1
+        assert all(e["concept"] != "undrawable thing" for e in update["board"]["scoreboard"])
+
+
+def test_thumbnail_links_describe_what_a_composed_image_was_made_of(tmp_path):
+    from line_mcp.core.provenance import DrawnObject, Provenance, SourceMatch
+    from line_mcp.server.images import image_blocks
+    from line_mcp.store.workspace import Workspace
+
+    workspace = Workspace(tmp_path)
+    match = SourceMatch(
+        word="cat", image_id="tuxpaint:cat", bank="tuxpaint", label="cat", similarity=1.0,
+        via="label",
+    )  # fmt: skip
+    source = Provenance(concept="red cat", objects=[DrawnObject(match=match, colour="red")])
+    workspace.put_image(
+        "a" * 24, Image.new("RGB", (8, 8)), generator="compose", concept="red cat",
+        prompt="red cat", seed=0, source=source.model_dump(mode="json"),
+    )  # fmt: skip
+    link = image_blocks(workspace, ["a" * 24])[-1]
+    assert link.description == "full-size image; drawn from 'cat' (tuxpaint:cat, 1.00), colour red"

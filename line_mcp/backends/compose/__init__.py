@@ -1,0 +1,1 @@
+"""The compositional offline image source (``compose:``): see :mod:`.generator`."""

@@ -1,0 +1,430 @@
+"""The ``compose:`` generator: draw a concept by composing labelled cut-outs.
+
+No text-to-image weights install offline, and retrieving the one nearest
+clip-art image (``bank:``) shows every proposal as a picture the vocabulary
+already scored. This generator parses the concept (:mod:`line_mcp.core.composition`)
+into objects, colours, patterns, counts, sizes and a setting, finds a source
+image for each object (:mod:`.matching`: text embedder + WordNet), cuts the
+subject out of its background, paints the attributes on the subject only
+(:mod:`.paint`) and places the copies on a procedural background, framed by
+the prompt's angle word and toned by its lighting word. A concept whose object
+no source shows well enough raises
+:class:`~line_mcp.core.composition.NotDrawableError` instead of drawing an
+unrelated picture. Every image's ``source`` is a
+:class:`~line_mcp.core.provenance.Provenance` dump.
+
+Spec: ``compose:tuxpaint+openclipart+art4apps+gcompris`` (any drawing banks of
+:mod:`line_mcp.data.banks` except the control set ``openmoji``), options
+``size`` and ``threshold`` (the lowest text-embedding similarity drawn for a
+word WordNet does not link to any label).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import random
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image, ImageOps
+from pydantic import BaseModel, ConfigDict, Field
+
+from line_mcp.backends.bank_generator import _lighting
+from line_mcp.backends.base import DrawRequest, GeneratedImage
+from line_mcp.backends.compose import paint
+from line_mcp.backends.compose.matching import LabelMatch, ObjectMatcher
+from line_mcp.backends.registry import BackendError, BuildContext
+from line_mcp.core.composition import (
+    SIZES,
+    ConceptParts,
+    NotDrawableError,
+    ObjectPart,
+    parse_concept,
+)
+from line_mcp.core.provenance import DrawnObject, Provenance, SourceMatch
+from line_mcp.data import banks
+
+if TYPE_CHECKING:
+    from line_mcp.backends.base import TextEmbedder
+    from line_mcp.knowledge.wordnet import WordNet
+
+# Bump when the drawing changes: part of the fingerprint, so cached images of an
+# older scheme are never reused.
+COMPOSE_VERSION = 3
+DEFAULT_BANKS = "tuxpaint+openclipart+art4apps+gcompris"
+#: Banks that may never be drawn from: the embedded control/vocabulary set.
+CONTROL_BANKS = frozenset({"openmoji"})
+#: Lowest text-embedding similarity drawn when no WordNet relation links the word to a
+#: label; measured with tools/compose_threshold.py (see docs/benchmark/).
+DEFAULT_THRESHOLD = 0.75
+# Words accepted: enough for "two red cats on grass" from ``line-mcp draw``; the loop
+# passes shorter concepts (its max_concept_words).
+MAX_WORDS = 6
+_PLURAL_COUNT = 3
+
+
+class ComposeGenerator:
+    """Draws concepts as compositions of labelled cut-outs (see the module docstring)."""
+
+    class Options(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        size: int = Field(256, ge=64, le=1024)
+        threshold: float = Field(DEFAULT_THRESHOLD, ge=0.0, le=1.0)
+
+    def __init__(
+        self,
+        bank_names: Sequence[str],
+        embedder: TextEmbedder,
+        wordnet: WordNet | None,
+        options: Options,
+    ) -> None:
+        self.name = "compose:" + "+".join(bank_names)
+        entries = [entry for name in bank_names for entry in banks.list_bank(name)]
+        if not entries:
+            raise BackendError(f"the image banks {', '.join(bank_names)} hold no images")
+        self._options = options
+        self.matcher = ObjectMatcher(entries, embedder, wordnet)
+        listing = "\n".join(f"{e.image_id}\t{e.label}" for e in entries)
+        digest = hashlib.sha256(
+            f"{listing}|{embedder.fingerprint}|wordnet={wordnet is not None}"
+            f"|v{COMPOSE_VERSION}|{options.model_dump_json()}".encode()
+        )
+        self.fingerprint = digest.hexdigest()[:16]
+
+    @classmethod
+    def build(cls, argument: str, options: Options, context: BuildContext) -> ComposeGenerator:
+        try:
+            names = banks.parse_bank_names(argument or DEFAULT_BANKS)
+        except ValueError as err:
+            raise BackendError(str(err)) from err
+        control = sorted(CONTROL_BANKS.intersection(names))
+        if control:
+            raise BackendError(
+                f"compose cannot draw from {', '.join(control)}: it is the control set, and "
+                "drawn images must stay disjoint from it; drawing banks: "
+                + ", ".join(n for n in banks.BANK_NAMES if n not in CONTROL_BANKS)
+            )
+        if context.embedder is None:
+            raise BackendError("the compose generator needs a text embedder to match concepts")
+        from line_mcp.knowledge.wordnet import WordNetNotInstalledError, default_wordnet
+
+        try:
+            wordnet = default_wordnet()
+            wordnet.synsets("dog")  # parse now: a missing file fails here, not mid-run
+            return cls(names, context.embedder, wordnet, options)
+        except (banks.BankNotInstalledError, WordNetNotInstalledError) as err:
+            raise BackendError(str(err)) from err
+
+    # --- parsing and matching ------------------------------------------------------------------
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - one generator lives per process
+    def parse(self, concept: str) -> ConceptParts:
+        """The concept's parts (cached); raises ConceptError on bad input."""
+        return parse_concept(concept, MAX_WORDS, self._drawable_compound)
+
+    def _drawable_compound(self, phrase: str) -> bool:
+        """A WordNet compound that a source shows ("giant panda"), read as one object.
+
+        "blue cat" is a WordNet noun too (a catfish) that no source shows, so it
+        is read as a colour and an object instead.
+        """
+        return self.matcher.is_compound(phrase) and self._accepted(self.matcher.best(phrase))
+
+    def _accepted(self, found: Sequence[LabelMatch]) -> bool:
+        # A WordNet relation is evidence on its own; a text-similarity match must
+        # clear the threshold.
+        return bool(found) and (
+            found[0].via != "embedding" or found[0].similarity >= self._options.threshold
+        )
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019
+    def _object_matches(self, concept: str, phrase: str) -> tuple[LabelMatch, ...]:
+        found = self.matcher.best(phrase)
+        best = found[0] if found else None
+        threshold = self._options.threshold
+        if best is None or not self._accepted(found):
+            raise NotDrawableError(
+                concept,
+                phrase,
+                best.label if best else None,
+                best.similarity if best else 0.0,
+                threshold,
+            )
+        # A label whose files hold no picture (a few clip-art PNGs are fully
+        # transparent) cannot be drawn from.
+        found = [m for m in found if any(self._cut_out(e) is not None for e in m.entries)]
+        if not found:
+            raise NotDrawableError(
+                concept,
+                phrase,
+                best.label,
+                best.similarity,
+                threshold,
+                detail=f"the images labelled {best.label!r} hold no picture",
+            )
+        return tuple(found)
+
+    def plan(self, concept: str) -> list[tuple[ObjectPart, tuple[LabelMatch, ...]]]:
+        """Every object of the concept with its matched labels.
+
+        Raises:
+            ConceptError: bad input (see :func:`~line_mcp.core.composition.parse_concept`).
+            NotDrawableError: an object no source shows.
+        """
+        parts = self.parse(concept)
+        return [(part, self._object_matches(concept, part.phrase)) for part in parts.objects]
+
+    def can_draw(self, concepts: Sequence[str]) -> list[bool]:
+        """Whether each concept can be drawn (parses and every object has a source).
+
+        Used to score only the drawable part of a vocabulary; the object words of
+        all concepts are embedded in one batch.
+        """
+        # Embed in two batches: the compound nouns the parser will ask about, then the
+        # object phrases it finds (one call per phrase costs ~0.1 s on a loaded CPU).
+        spans: set[str] = set()
+        for concept in concepts:
+            words = concept.lower().split()
+            for n in (2, 3):
+                spans.update(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+        self.matcher.prepare(sorted(s for s in spans if self.matcher.is_compound(s)))
+        parsed: list[ConceptParts | None] = []
+        for concept in concepts:
+            try:
+                parsed.append(self.parse(concept))
+            except ValueError:
+                parsed.append(None)
+        self.matcher.prepare([o.phrase for p in parsed if p is not None for o in p.objects])
+        result = []
+        for concept, parts in zip(concepts, parsed, strict=True):
+            try:
+                result.append(parts is not None and self.plan(concept) is not None)
+            except ValueError:
+                result.append(False)
+        return result
+
+    def source_labels(self, text: str, k: int) -> list[tuple[str, float]]:
+        """The ``k`` source labels nearest a text, with their match scores.
+
+        Guided proposals take these as candidates ("the bank's labels nearest the
+        top concepts"); :meth:`matches` returns composition keys instead.
+        """
+        return [(m.label, m.similarity) for m in self.matcher.match(text, k)]
+
+    def matches(self, concept: str, k: int) -> list[tuple[str, float]]:
+        """What the concept is drawn from, as ``[(key, score)]`` for the proposal rankers.
+
+        The key names the source labels and attributes, so "red cat" and "blue
+        cat" are different drawings while "cat" and "kitty" are the same one; the
+        score is the weakest object match (1 for attribute-only concepts, 0 for a
+        concept that cannot be drawn).
+        """
+        try:
+            parts = self.parse(concept)
+            planned = self.plan(concept)
+        except ValueError:
+            return [(f"(not drawable) {concept}", 0.0)][:k]
+        pieces = []
+        for part, found in planned:
+            pieces.append(
+                f"{self._count(part)}x{found[0].label}"
+                f"/{part.colour or '-'}/{part.pattern or '-'}/{part.size or '-'}"
+            )
+        key = " + ".join(pieces) or f"fill {parts.colour}/{parts.pattern}"
+        if parts.setting:
+            key += f" @ {parts.setting}"
+        score = min((found[0].similarity for _, found in planned), default=1.0)
+        return [(key, score)][:k]
+
+    def _count(self, part: ObjectPart) -> int:
+        if part.count_word is None and self.matcher.is_plural(part.phrase):
+            return _PLURAL_COUNT
+        return part.count
+
+    # --- drawing -------------------------------------------------------------------------------
+
+    @functools.lru_cache(maxsize=1024)  # noqa: B019
+    def _cut_out(self, entry: banks.BankImage) -> Image.Image | None:
+        try:
+            return paint.cut_out(banks.load_rgba(entry, self._options.size))
+        except ValueError:  # an empty or undecodable file: another image of the label is used
+            return None
+
+    def _subject(
+        self, match: LabelMatch, rng: random.Random
+    ) -> tuple[banks.BankImage, Image.Image]:
+        """A seeded image of the label and its cut-out, skipping files that hold nothing.
+
+        Raises:
+            NotDrawableError: no image of the label can be read.
+        """
+        start = rng.randrange(len(match.entries))
+        for k in range(len(match.entries)):
+            entry = match.entries[(start + k) % len(match.entries)]
+            subject = self._cut_out(entry)
+            if subject is not None:
+                return entry, subject
+        raise NotDrawableError(
+            match.label,
+            match.label,
+            match.label,
+            match.similarity,
+            self._options.threshold,
+            detail=f"the images labelled {match.label!r} hold no picture",
+        )
+
+    def generate(self, requests: Sequence[DrawRequest]) -> list[GeneratedImage]:
+        """Draw every request; all concepts are checked before any image is drawn.
+
+        Raises:
+            ConceptError: a concept is bad input.
+            NotDrawableError: a concept's object is shown by no source.
+        """
+        started = time.perf_counter()
+        plans = {c: self.plan(c) for c in dict.fromkeys(r.concept for r in requests)}
+        matching = (time.perf_counter() - started) / max(1, len(requests))
+        return [self._draw(request, plans[request.concept], matching) for request in requests]
+
+    def _draw(
+        self,
+        request: DrawRequest,
+        planned: list[tuple[ObjectPart, tuple[LabelMatch, ...]]],
+        matching_seconds: float,
+    ) -> GeneratedImage:
+        started = time.perf_counter()
+        size = self._options.size
+        parts = self.parse(request.concept)
+        rng = random.Random(request.seed)
+        np_rng = np.random.default_rng(request.seed)
+        angle = request.angle.lower()
+        if not planned:
+            frame = (
+                paint.fill_frame(size, np_rng, parts.colour, parts.pattern)
+                if parts.colour or parts.pattern
+                else paint.background(parts.setting, size, np_rng)
+            )
+            fill = " ".join(
+                f"{name} {value}"
+                for name, value in (("colour", parts.colour), ("pattern", parts.pattern))
+                if value
+            )
+            objects: list[DrawnObject] = []
+        else:
+            frame = paint.background(parts.setting, size, np_rng)
+            fill = None
+            objects = []
+            slots = _slots(len(planned), rng)
+            for (part, found), slot in zip(planned, slots, strict=True):
+                match = found[rng.randrange(len(found))]
+                entry, subject = self._subject(match, rng)
+                if part.colour is not None and part.pattern is None:
+                    subject = paint.recolour(subject, part.colour)
+                elif part.pattern is not None:
+                    subject = paint.apply_pattern(subject, part.pattern, np_rng, part.colour)
+                count = self._count(part)
+                scale = SIZES.get(part.size or "", 0.8) * _angle_scale(angle, rng)
+                _place(frame, subject, count, scale * slot[2], slot, parts.setting, angle, rng)
+                objects.append(
+                    DrawnObject(
+                        match=SourceMatch(
+                            word=part.phrase,
+                            image_id=entry.image_id,
+                            bank=entry.bank,
+                            label=match.label,
+                            similarity=round(match.similarity, 4),
+                            via=match.via,
+                        ),
+                        count=count,
+                        colour=part.colour,
+                        pattern=part.pattern,
+                        size=part.size,
+                    )
+                )
+        # A close-up crops into a single subject; it would cut copies or a second object off.
+        if "close" in angle and len(objects) == 1 and objects[0].count == 1:
+            side = int(size * rng.uniform(0.6, 0.75))
+            x, y = rng.randint(0, size - side), rng.randint(0, size - side)
+            frame = frame.crop((x, y, x + side, y + side)).resize(
+                (size, size), Image.Resampling.BICUBIC
+            )
+        if rng.random() < 0.5:
+            frame = ImageOps.mirror(frame)
+        frame = _lighting(frame, request.lighting, rng)
+        provenance = Provenance(
+            generator=self.name.partition(":")[0],
+            concept=request.concept,
+            objects=objects,
+            setting=parts.setting,
+            fill=fill,
+            angle=request.angle,
+            lighting=request.lighting,
+            ignored=parts.ignored,
+            seconds={
+                "matching": round(matching_seconds, 5),
+                "compositing": round(time.perf_counter() - started, 5),
+            },
+        )
+        return GeneratedImage(image=frame, source=provenance.model_dump(mode="json"))
+
+
+def _slots(n_objects: int, rng: random.Random) -> list[tuple[float, float, float]]:
+    """Centre (x, y as shares of the frame) and scale of each object's region."""
+    if n_objects <= 1:
+        return [(0.5 + rng.uniform(-0.06, 0.06), 0.5 + rng.uniform(-0.05, 0.05), 1.0)]
+    left = (0.3 + rng.uniform(-0.04, 0.04), 0.52 + rng.uniform(-0.06, 0.06), 0.6)
+    right = (0.72 + rng.uniform(-0.04, 0.04), 0.55 + rng.uniform(-0.06, 0.06), 0.5)
+    return [left, right]
+
+
+def _angle_scale(angle: str, rng: random.Random) -> float:
+    if "wide" in angle:
+        return rng.uniform(0.6, 0.75)
+    if "close" in angle:
+        return rng.uniform(1.0, 1.1)
+    return rng.uniform(0.85, 1.0)
+
+
+def _place(
+    frame: Image.Image,
+    subject: Image.Image,
+    count: int,
+    scale: float,
+    slot: tuple[float, float, float],
+    setting: str | None,
+    angle: str,
+    rng: random.Random,
+) -> None:
+    """Paste ``count`` copies of a cut-out into ``frame`` around ``slot`` (in place)."""
+    size = frame.width
+    columns = int(np.ceil(np.sqrt(count)))
+    rows = int(np.ceil(count / columns))
+    cell = scale * size / max(columns, rows) * (1.0 if count == 1 else 0.95)
+    region = slot[2] * size * (1.0 if count == 1 else 0.92)
+    horizon = paint.HORIZON.get(setting)
+    for copy in range(count):
+        piece = subject
+        if "aerial" in angle:
+            piece = piece.rotate(
+                rng.uniform(0, 360), expand=True, resample=Image.Resampling.BICUBIC
+            )
+        factor = cell * rng.uniform(0.85, 1.0) / max(piece.size)
+        width, height = max(1, round(piece.width * factor)), max(1, round(piece.height * factor))
+        piece = piece.resize((width, height), Image.Resampling.LANCZOS)
+        if "aerial" in angle:
+            piece = piece.resize((width, max(1, round(height * rng.uniform(0.65, 0.8)))))
+        if rng.random() < 0.5:
+            piece = ImageOps.mirror(piece)
+        row, column = divmod(copy, columns)
+        cx = slot[0] * size + (column - (columns - 1) / 2) * region / columns
+        cy = slot[1] * size + (row - (rows - 1) / 2) * region / max(rows, columns)
+        if count > 1:
+            cx += rng.uniform(-0.08, 0.08) * region / columns
+            cy += rng.uniform(-0.06, 0.06) * region / columns
+        if horizon is not None:  # stand on the ground: the bottom a little below the horizon
+            cy = max(cy, (horizon + 0.1) * size - piece.height / 2)
+        x = int(np.clip(cx - piece.width / 2, -piece.width * 0.2, size - piece.width * 0.8))
+        y = int(np.clip(cy - piece.height / 2, -piece.height * 0.2, size - piece.height * 0.8))
+        frame.paste(piece, (x, y), piece)
