@@ -11,13 +11,16 @@ cd "$(dirname "$0")/.."
 if [ ! -d /usr/share/tuxpaint/stamps ] || [ ! -d /usr/share/openclipart/png ] \
   || [ ! -d /usr/share/games/pysiogame/res/images/art4apps ] \
   || [ ! -d /usr/share/gcompris-qt/rcc ] \
+  || [ ! -d /usr/share/sweethome3d/furniture ] \
   || [ ! -f /usr/share/wordnet/data.noun ]; then
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
     apt-get update -qq && apt-get install -y -qq tuxpaint-stamps-default openclipart-png pysiogame wordnet-base >/dev/null
     # GCompris' photos (bank "gcompris"): the data only, not the Qt program it recommends.
     apt-get install -y -qq --no-install-recommends gcompris-qt-data >/dev/null
+    # Sweet Home 3D's furniture models (bank "sweethome3d", 3D, rendered on CPU): not the program.
+    apt-get install -y -qq --no-install-recommends sweethome3d-furniture >/dev/null
   else
-    echo "setup: install the Debian packages tuxpaint-stamps-default, openclipart-png, pysiogame, gcompris-qt-data and wordnet-base (as root)" >&2
+    echo "setup: install the Debian packages tuxpaint-stamps-default, openclipart-png, pysiogame, gcompris-qt-data, sweethome3d-furniture and wordnet-base (as root)" >&2
   fi
 fi
 

