@@ -242,7 +242,7 @@ class BackendConfig(_Config):
     target: str = Field("efficientnet-lite:lite0", description="the vision model to explain")
     layer: str = Field("avgpool", description="the target layer whose neurons are labeled")
     generator: str = Field(
-        "compose:tuxpaint+openclipart+art4apps+gcompris",
+        "compose:tuxpaint+openclipart+art4apps+gcompris+sweethome3d",
         description="text-to-image source that draws concepts",
     )
     proposer: str = Field("transformers:smollm2", description="the LLM that proposes concepts")

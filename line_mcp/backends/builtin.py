@@ -29,7 +29,7 @@ register(
     "line_mcp.backends.compose.generator:ComposeGenerator",
     "offline compositional source: cut-outs of labelled images with colours, patterns, "
     "counts and settings; refuses concepts no source shows",
-    "compose:tuxpaint+openclipart+art4apps+gcompris",
+    "compose:tuxpaint+openclipart+art4apps+gcompris+sweethome3d",
 )
 register(
     "proposer",

@@ -13,13 +13,19 @@ Example:
     >>> item = DrawnObject(match=match, count=2, colour="red")
     >>> describe(Provenance(concept="two red puppies", objects=[item]).model_dump())
     "2 x 'dog' (tuxpaint:animals/dog, hypernym of 'puppy', 0.85), colour red"
+    >>> chair = SourceMatch(word="chair", image_id="sweethome3d:s/chair",
+    ...                     bank="sweethome3d", label="chair", similarity=1.0, via="label")
+    >>> view = CameraView(framing="aerial view", elevation=70, azimuth=120, distance=3)
+    >>> describe(Provenance(concept="chair", objects=[DrawnObject(match=chair, view=view)]
+    ...                     ).model_dump())
+    "'chair' (sweethome3d:s/chair, 1.00), 3D view elevation 70 azimuth 120 distance 3"
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 #: How a source label was matched to a concept word: the same label text, a WordNet
 #: synonym, a more specific kind (hyponym: "vehicle" -> "car"), a more general
@@ -48,14 +54,43 @@ class SourceMatch(BaseModel):
     via: MatchKind
 
 
+class CameraView(BaseModel):
+    """Where the camera stood for an object rendered from a 3D model.
+
+    Attributes:
+        framing: The angle word's framing it was made for ("aerial view", "default").
+        elevation: Degrees above the model's middle (negative: from below).
+        azimuth: Degrees around the vertical axis; 0 looks at the model's front.
+        distance: From the model's centre, in bounding-sphere radii.
+        fov: Vertical field of view in degrees.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    framing: str
+    elevation: float
+    azimuth: float
+    distance: float
+    fov: float = 40.0
+
+
 class DrawnObject(BaseModel):
-    """One object of the image with the attributes painted on it."""
+    """One object of the image with the attributes painted on it.
+
+    Attributes:
+        view: The camera view, for an object rendered from a 3D model (its
+            ``match.image_id`` names the model); None for a picture.
+        framing: How the prompt's angle word was applied to this object: a real
+            camera view for a 3D model, 2D operations on a picture.
+    """
 
     match: SourceMatch
     count: int = 1
     colour: str | None = None
     pattern: str | None = None
     size: str | None = None
+    view: CameraView | None = None
+    framing: str = ""
 
 
 class Provenance(BaseModel):
@@ -108,6 +143,12 @@ def describe(source: dict[str, Any]) -> str:
         match = item.match
         how = f"{match.via} of {match.word!r}, " if match.via in ("hyponym", "hypernym") else ""
         text = f"{match.label!r} ({match.image_id}, {how}{match.similarity:.2f})"
+        if item.view is not None:
+            view = item.view
+            text += (
+                f", 3D view elevation {view.elevation:g} azimuth {view.azimuth:g}"
+                f" distance {view.distance:g}"
+            )
         if item.count > 1:
             text = f"{item.count} x {text}"
         for name in ("colour", "pattern", "size"):

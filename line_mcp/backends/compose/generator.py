@@ -7,13 +7,16 @@ into objects, colours, patterns, counts, sizes and a setting, finds a source
 image for each object (:mod:`.matching`: text embedder + WordNet), cuts the
 subject out of its background, paints the attributes on the subject only
 (:mod:`.paint`) and places the copies on a procedural background, framed by
-the prompt's angle word and toned by its lighting word. A concept whose object
+the prompt's angle word and toned by its lighting word. Objects from a 3D bank
+(``sweethome3d``) are rendered on CPU (:mod:`.render3d`) from a camera the angle
+word places (aerial view from above, low angle from below, close or far), the
+renders cached on disk per (model, view). A concept whose object
 no source shows well enough raises
 :class:`~line_mcp.core.composition.NotDrawableError` instead of drawing an
 unrelated picture. Every image's ``source`` is a
 :class:`~line_mcp.core.provenance.Provenance` dump.
 
-Spec: ``compose:tuxpaint+openclipart+art4apps+gcompris`` (any drawing banks of
+Spec: ``compose:tuxpaint+openclipart+art4apps+gcompris+sweethome3d`` (any drawing banks of
 :mod:`line_mcp.data.banks` except the control set ``openmoji``), options
 ``size`` and ``threshold`` (the lowest text-embedding similarity drawn for a
 word WordNet does not link to any label).
@@ -26,6 +29,7 @@ import hashlib
 import random
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from line_mcp.backends.bank_generator import _lighting
 from line_mcp.backends.base import DrawRequest, GeneratedImage
-from line_mcp.backends.compose import paint
+from line_mcp.backends.compose import paint, render3d
 from line_mcp.backends.compose.matching import LabelMatch, ObjectMatcher
 from line_mcp.backends.registry import BackendError, BuildContext
 from line_mcp.core.composition import (
@@ -44,8 +48,9 @@ from line_mcp.core.composition import (
     ObjectPart,
     parse_concept,
 )
-from line_mcp.core.provenance import DrawnObject, Provenance, SourceMatch
+from line_mcp.core.provenance import CameraView, DrawnObject, Provenance, SourceMatch
 from line_mcp.data import banks
+from line_mcp.data.banks import sweethome3d
 
 if TYPE_CHECKING:
     from line_mcp.backends.base import TextEmbedder
@@ -53,8 +58,8 @@ if TYPE_CHECKING:
 
 # Bump when the drawing changes: part of the fingerprint, so cached images of an
 # older scheme are never reused.
-COMPOSE_VERSION = 3
-DEFAULT_BANKS = "tuxpaint+openclipart+art4apps+gcompris"
+COMPOSE_VERSION = 4
+DEFAULT_BANKS = "tuxpaint+openclipart+art4apps+gcompris+sweethome3d"
 #: Banks that may never be drawn from: the embedded control/vocabulary set.
 CONTROL_BANKS = frozenset({"openmoji"})
 #: Lowest text-embedding similarity drawn when no WordNet relation links the word to a
@@ -80,8 +85,11 @@ class ComposeGenerator:
         embedder: TextEmbedder,
         wordnet: WordNet | None,
         options: Options,
+        cache_dir: Path | None = None,
     ) -> None:
         self.name = "compose:" + "+".join(bank_names)
+        # Renders of 3D models, one PNG per (model, view, size, lighting).
+        self.views = render3d.ViewCache(cache_dir / "render3d" if cache_dir else None)
         entries = [entry for name in bank_names for entry in banks.list_bank(name)]
         if not entries:
             raise BackendError(f"the image banks {', '.join(bank_names)} hold no images")
@@ -90,7 +98,7 @@ class ComposeGenerator:
         listing = "\n".join(f"{e.image_id}\t{e.label}" for e in entries)
         digest = hashlib.sha256(
             f"{listing}|{embedder.fingerprint}|wordnet={wordnet is not None}"
-            f"|v{COMPOSE_VERSION}|{options.model_dump_json()}".encode()
+            f"|v{COMPOSE_VERSION}.{render3d.RENDER_VERSION}|{options.model_dump_json()}".encode()
         )
         self.fingerprint = digest.hexdigest()[:16]
 
@@ -114,7 +122,7 @@ class ComposeGenerator:
         try:
             wordnet = default_wordnet()
             wordnet.synsets("dog")  # parse now: a missing file fails here, not mid-run
-            return cls(names, context.embedder, wordnet, options)
+            return cls(names, context.embedder, wordnet, options, context.cache_dir)
         except (banks.BankNotInstalledError, WordNetNotInstalledError) as err:
             raise BackendError(str(err)) from err
 
@@ -155,7 +163,7 @@ class ComposeGenerator:
             )
         # A label whose files hold no picture (a few clip-art PNGs are fully
         # transparent) cannot be drawn from.
-        found = [m for m in found if any(self._cut_out(e) is not None for e in m.entries)]
+        found = [m for m in found if any(self._usable(e) for e in m.entries)]
         if not found:
             raise NotDrawableError(
                 concept,
@@ -246,6 +254,38 @@ class ComposeGenerator:
 
     # --- drawing -------------------------------------------------------------------------------
 
+    def _usable(self, entry: banks.BankImage) -> bool:
+        if sweethome3d.is_model(entry):
+            return self._mesh(entry) is not None
+        return self._cut_out(entry) is not None
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019
+    def _mesh(self, entry: banks.BankImage) -> render3d.Mesh | None:
+        """The model placed as its catalog says (rotation, size); None when it cannot be read."""
+        try:
+            archive, piece = sweethome3d.piece_of(entry)
+            mesh = render3d.load_archive_model(archive, piece.model)
+        except (OSError, ValueError):  # a broken model: another of the label is used
+            return None
+        return render3d.place(mesh, piece.rotation, piece.size)
+
+    def _render(
+        self, entry: banks.BankImage, view: CameraView, lighting: str
+    ) -> Image.Image | None:
+        """The model seen from ``view``, cut out tight (cached on disk when a cache dir is set)."""
+        mesh = self._mesh(entry)
+        if mesh is None:
+            return None
+        size = self._options.size
+        image, _ = self.views.get(
+            entry.image_id,
+            view,
+            size,
+            lighting,
+            lambda: render3d.render_mesh(mesh, view, size, lighting),
+        )
+        return paint.cut_out(image)
+
     @functools.lru_cache(maxsize=1024)  # noqa: B019
     def _cut_out(self, entry: banks.BankImage) -> Image.Image | None:
         try:
@@ -254,9 +294,11 @@ class ComposeGenerator:
             return None
 
     def _subject(
-        self, match: LabelMatch, rng: random.Random
-    ) -> tuple[banks.BankImage, Image.Image]:
+        self, match: LabelMatch, rng: random.Random, request: DrawRequest
+    ) -> tuple[banks.BankImage, Image.Image, CameraView | None]:
         """A seeded image of the label and its cut-out, skipping files that hold nothing.
+
+        A 3D model is rendered from the camera the request's angle word and seed give.
 
         Raises:
             NotDrawableError: no image of the label can be read.
@@ -264,9 +306,14 @@ class ComposeGenerator:
         start = rng.randrange(len(match.entries))
         for k in range(len(match.entries)):
             entry = match.entries[(start + k) % len(match.entries)]
-            subject = self._cut_out(entry)
+            view = None
+            if sweethome3d.is_model(entry):
+                view = render3d.camera_for(request.angle, request.seed)
+                subject = self._render(entry, view, request.lighting)
+            else:
+                subject = self._cut_out(entry)
             if subject is not None:
-                return entry, subject
+                return entry, subject, view
         raise NotDrawableError(
             match.label,
             match.label,
@@ -300,6 +347,7 @@ class ComposeGenerator:
         rng = random.Random(request.seed)
         np_rng = np.random.default_rng(request.seed)
         angle = request.angle.lower()
+        rendering_seconds = 0.0
         if not planned:
             frame = (
                 paint.fill_frame(size, np_rng, parts.colour, parts.pattern)
@@ -319,14 +367,29 @@ class ComposeGenerator:
             slots = _slots(len(planned), rng)
             for (part, found), slot in zip(planned, slots, strict=True):
                 match = found[rng.randrange(len(found))]
-                entry, subject = self._subject(match, rng)
+                rendering = time.perf_counter()
+                entry, subject, view = self._subject(match, rng, request)
+                if view is not None:
+                    rendering_seconds += time.perf_counter() - rendering
                 if part.colour is not None and part.pattern is None:
                     subject = paint.recolour(subject, part.colour)
                 elif part.pattern is not None:
                     subject = paint.apply_pattern(subject, part.pattern, np_rng, part.colour)
                 count = self._count(part)
                 scale = SIZES.get(part.size or "", 0.8) * _angle_scale(angle, rng)
-                _place(frame, subject, count, scale * slot[2], slot, parts.setting, angle, rng)
+                # A 3D render already shows the angle word's viewpoint; only pictures are
+                # turned and squashed in 2D for an aerial view.
+                framing = _framing_2d(angle) if view is None else f"3D camera: {view.framing}"
+                _place(
+                    frame,
+                    subject,
+                    count,
+                    scale * slot[2],
+                    slot,
+                    parts.setting,
+                    angle if view is None else "",
+                    rng,
+                )
                 objects.append(
                     DrawnObject(
                         match=SourceMatch(
@@ -341,10 +404,13 @@ class ComposeGenerator:
                         colour=part.colour,
                         pattern=part.pattern,
                         size=part.size,
+                        view=view,
+                        framing=framing,
                     )
                 )
         # A close-up crops into a single subject; it would cut copies or a second object off.
-        if "close" in angle and len(objects) == 1 and objects[0].count == 1:
+        # A 3D model's close-up is the camera's: the render is not cropped again.
+        if "close" in angle and len(objects) == 1 and objects[0].count == 1 and not objects[0].view:
             side = int(size * rng.uniform(0.6, 0.75))
             x, y = rng.randint(0, size - side), rng.randint(0, size - side)
             frame = frame.crop((x, y, x + side, y + side)).resize(
@@ -353,6 +419,12 @@ class ComposeGenerator:
         if rng.random() < 0.5:
             frame = ImageOps.mirror(frame)
         frame = _lighting(frame, request.lighting, rng)
+        total = time.perf_counter() - started
+        seconds = {"matching": round(matching_seconds, 5)}
+        if any(item.view is not None for item in objects):
+            seconds["rendering_3d"] = round(rendering_seconds, 5)
+            total -= rendering_seconds
+        seconds["compositing"] = round(total, 5)
         provenance = Provenance(
             generator=self.name.partition(":")[0],
             concept=request.concept,
@@ -362,10 +434,7 @@ class ComposeGenerator:
             angle=request.angle,
             lighting=request.lighting,
             ignored=parts.ignored,
-            seconds={
-                "matching": round(matching_seconds, 5),
-                "compositing": round(time.perf_counter() - started, 5),
-            },
+            seconds=seconds,
         )
         return GeneratedImage(image=frame, source=provenance.model_dump(mode="json"))
 
@@ -377,6 +446,17 @@ def _slots(n_objects: int, rng: random.Random) -> list[tuple[float, float, float
     left = (0.3 + rng.uniform(-0.04, 0.04), 0.52 + rng.uniform(-0.06, 0.06), 0.6)
     right = (0.72 + rng.uniform(-0.04, 0.04), 0.55 + rng.uniform(-0.06, 0.06), 0.5)
     return [left, right]
+
+
+def _framing_2d(angle: str) -> str:
+    """How :func:`_place` and the close-up crop apply the angle word to a picture."""
+    if "aerial" in angle:
+        return "2D: picture turned and squashed (aerial view)"
+    if "close" in angle:
+        return "2D: picture enlarged and cropped (close-up)"
+    if "wide" in angle:
+        return "2D: picture shrunk (wide angle shot)"
+    return "2D: picture as drawn"
 
 
 def _angle_scale(angle: str, rng: random.Random) -> float:

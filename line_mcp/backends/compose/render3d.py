@@ -29,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from pydantic import BaseModel, ConfigDict
+
+from line_mcp.core.provenance import CameraView
 
 # Bump when the rendering changes: part of the on-disk cache key.
 RENDER_VERSION = 1
@@ -39,26 +40,6 @@ POINTS_PER_PIXEL = 2.5
 #: sampling still covers the surface) so one render stays well under a second.
 MAX_FACES = 60_000
 _DEFAULT_COLOUR = (0.72, 0.72, 0.72)
-
-
-class CameraView(BaseModel):
-    """Where the camera stands, in degrees and model radii.
-
-    Attributes:
-        framing: The angle word's framing it was made for ("aerial view", "default").
-        elevation: Degrees above the model's middle (negative: from below).
-        azimuth: Degrees around the vertical axis; 0 looks at the model's front.
-        distance: From the model's centre, in bounding-sphere radii.
-        fov: Vertical field of view in degrees.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    framing: str
-    elevation: float
-    azimuth: float
-    distance: float
-    fov: float = 40.0
 
 
 @dataclass(frozen=True)
