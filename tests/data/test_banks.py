@@ -18,7 +18,7 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from line_mcp.data import banks
-from line_mcp.data.banks import gcompris
+from line_mcp.data.banks import gcompris, sweethome3d
 from line_mcp.data.banks.ifct import list_ifct
 
 # Plausible entry counts of the installed packages (tuxpaint-stamps-default
@@ -30,6 +30,7 @@ COUNT_RANGES = {
     "art4apps": (450, 600),
     "ifct": (500, 600),
     "gcompris": (250, 400),
+    "sweethome3d": (700, 900),  # sweethome3d-furniture 1.8: 820 pieces, doors/windows out
 }
 WHITE = (255, 255, 255)
 
@@ -209,7 +210,8 @@ def test_bank_order_is_deterministic_and_ids_unique(name: str) -> None:
         assert not image_id.endswith((".png", ".svg", ".jpg", ".jpeg"))
         assert entry.path.is_absolute()
         # A GCompris photo lives inside a resource bundle: the bundle exists.
-        inside = gcompris.split_entry(entry.path)
+        # A GCompris photo or a 3D model lives inside a bundle or catalog: that file exists.
+        inside = gcompris.split_entry(entry.path) or sweethome3d.split_entry(entry.path)
         assert (inside[0] if inside else entry.path).exists()
 
 
@@ -238,7 +240,7 @@ def test_openmoji_has_no_variants() -> None:
     assert not any(re.search(r"1F3F[B-F]|1F1E[6-9A-F]|1F1F", key) for key in by_id)
 
 
-@pytest.mark.parametrize("name", banks.BANK_NAMES)
+@pytest.mark.parametrize("name", [name for name in banks.BANK_NAMES if name != "sweethome3d"])
 def test_render_real_entries(name: str) -> None:
     entries = installed_bank(name)
     for entry in (entries[0], entries[len(entries) // 2], entries[-1]):
@@ -480,3 +482,23 @@ def test_a_missing_file_inside_a_bundle_is_reported(tmp_path: Path) -> None:
         gcompris.read_bytes(tmp_path / "none.rcc" / "a.webp")
     with pytest.raises(banks.BankNotInstalledError, match="gcompris-qt-data"):
         gcompris.list_gcompris(root=tmp_path)
+
+
+def test_sweethome3d_lists_named_models_and_leaves_out_doors() -> None:
+    entries = installed_bank("sweethome3d")
+    labels = {entry.label for entry in entries}
+    assert {"chair", "armchair", "bed", "grand piano", "refrigerator", "fork lift"} <= labels
+    assert "double-hung window" not in labels and "exterior door" not in labels
+    assert "frame hôi an" in labels  # Java \\u escapes decoded
+    archive, piece = sweethome3d.piece_of(entries[0])
+    assert archive.suffix == ".sh3f" and piece.model.endswith(".obj")
+    assert all(side > 0 for side in piece.size)
+    with pytest.raises(ValueError, match="3D model"):
+        banks.render(entries[0], 64)
+
+
+def test_sweethome3d_missing_says_how_to_install(tmp_path: Path) -> None:
+    with pytest.raises(
+        banks.BankNotInstalledError, match=r"apt-get install .*sweethome3d-furniture"
+    ):
+        sweethome3d.list_sweethome3d(tmp_path)

@@ -104,6 +104,11 @@ def load_rgba(entry: BankImage, size: int = 256) -> Image.Image:
     """
     if size < 1:
         raise ValueError(f"size must be at least 1, got {size}")
+    if entry.path.suffix.lower() == ".obj":
+        raise ValueError(
+            f"{entry.image_id} is a 3D model: it is drawn through compose:{entry.bank}, "
+            "which renders it from a camera, not as a picture"
+        )
     if entry.path.suffix.lower() == ".svg":
         image = _rasterise_svg(entry.path, size)
     else:
@@ -132,6 +137,11 @@ def render(entry: BankImage, size: int = 256) -> Image.Image:
     """
     if size < 1:
         raise ValueError(f"size must be at least 1, got {size}")
+    if entry.path.suffix.lower() == ".obj":
+        raise ValueError(
+            f"{entry.image_id} is a 3D model: it is drawn through compose:{entry.bank}, "
+            "which renders it from a camera, not as a picture"
+        )
     if entry.path.suffix.lower() == ".svg":
         image = _rasterise_svg(entry.path, size)
     else:
