@@ -272,18 +272,22 @@ class ComposeGenerator:
     def _render(
         self, entry: banks.BankImage, view: CameraView, lighting: str
     ) -> Image.Image | None:
-        """The model seen from ``view``, cut out tight (cached on disk when a cache dir is set)."""
-        mesh = self._mesh(entry)
-        if mesh is None:
-            return None
+        """The model seen from ``view``, cut out tight (cached on disk when a cache dir is set).
+
+        The model is parsed only when the view is not on disk yet.
+        """
         size = self._options.size
-        image, _ = self.views.get(
-            entry.image_id,
-            view,
-            size,
-            lighting,
-            lambda: render3d.render_mesh(mesh, view, size, lighting),
-        )
+
+        def draw() -> Image.Image:
+            mesh = self._mesh(entry)
+            if mesh is None:
+                raise ValueError(f"the model {entry.image_id} cannot be read")
+            return render3d.render_mesh(mesh, view, size, lighting)
+
+        try:
+            image, _ = self.views.get(entry.image_id, view, size, lighting, draw)
+        except ValueError:  # a broken model: another of the label is used
+            return None
         return paint.cut_out(image)
 
     @functools.lru_cache(maxsize=1024)  # noqa: B019
