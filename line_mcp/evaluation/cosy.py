@@ -138,8 +138,10 @@ class EvaluationSources(BaseModel):
 
 def _bank_names(spec: str) -> list[str] | None:
     """The banks a ``bank:`` or ``compose:`` spec draws from, None for any other scheme."""
+    from line_mcp.backends.compose.generator import DEFAULT_BANKS
+
     scheme, argument, _ = parse_spec(spec)
-    defaults = {"bank": "tuxpaint+openclipart", "compose": "tuxpaint+openclipart+art4apps+gcompris"}
+    defaults = {"bank": "tuxpaint+openclipart", "compose": DEFAULT_BANKS}
     if scheme not in defaults:
         return None
     return [name for name in (argument or defaults[scheme]).split("+") if name]

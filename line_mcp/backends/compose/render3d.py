@@ -320,9 +320,9 @@ class ViewCache:
         """The cached render, or ``render()`` stored; and whether it came from the cache."""
         path = self.path(model_id, view, size, lighting)
         if path is not None and path.is_file():
-            with Image.open(path) as image:
-                image.load()
-                return image.convert("RGBA"), True
+            with Image.open(path) as stored:
+                stored.load()
+                return stored.convert("RGBA"), True
         image = render()
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
