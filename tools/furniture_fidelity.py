@@ -175,7 +175,12 @@ def main() -> int:
         "",
         "| concept | recognised views |",
         "|---|---|",
-        *(f"| {c} | {n}/{args.images} |" for c, n in by_concept.items()),
+        *(
+            f"| {c} | not drawable |"
+            if c in summary["not_drawable"]
+            else f"| {c} | {n}/{args.images} |"
+            for c, n in by_concept.items()
+        ),
         "",
     ]
     args.out.with_suffix(".md").write_text("\n".join(lines))
