@@ -56,6 +56,7 @@ from line_mcp.backends.synthetic import SyntheticNeuron, object_classes
 from line_mcp.cli import parse_neurons
 from line_mcp.config import BackendConfig, LoopConfig
 from line_mcp.core.attributes import colour_name, pattern_name
+from line_mcp.core.composition import ConceptError
 from line_mcp.core.records import RunRecord
 from line_mcp.core.scoreboard import ScoreboardEntry
 from line_mcp.core.seeds import derived_rng
@@ -229,7 +230,8 @@ def evaluate_label(
         "hit_at_0.7": float(max(similarities) >= STRICT_HIT),
         "component_recall": max(recalls),
         "activation": activation,
-        "activation_ratio": activation / truth_activation if truth_activation > 0 else 0.0,
+        # Undefined when the ground truth's own images do not drive the neuron at all.
+        "activation_ratio": activation / truth_activation if truth_activation > 0 else None,
         "hits_per_concept": [
             bool(s >= threshold or r == 1.0) for s, r in zip(similarities, recalls, strict=True)
         ],
@@ -308,9 +310,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "methods": {},
         }
         # The ground truth drawn like any proposal: the activation a label should reach.
-        truth = [service.drawing.score_concept(index, c, loop).score for c in neuron.concepts]
+        # A ground truth the image source refuses to draw reads 0 and is listed as such.
+        truth, undrawable = [], []
+        for concept in neuron.concepts:
+            try:
+                truth.append(service.drawing.score_concept(index, concept, loop).score)
+            except ConceptError:
+                truth.append(0.0)
+                undrawable.append(concept)
         row["truth_activation"] = max(truth)
         row["truth_activation_per_concept"] = truth
+        row["truth_not_drawable"] = undrawable
         labels: dict[str, tuple[str, float]] = {}
         line_record: RunRecord | None = None
         for method, config in (
@@ -403,6 +413,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _ratio(value: float | None) -> str:
+    """An activation ratio for the tables; '-' where the ground truth could not be drawn."""
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _mean(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return float(np.mean(present)) if present else None
+
+
+def _median(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return float(np.median(present)) if present else None
+
+
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Means by kind and method, paired tests of LINE / LINE-0 against each baseline."""
     kinds = ["all", *dict.fromkeys(r["kind"] for r in rows)]
@@ -417,9 +442,9 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
                         "kind": kind,
                         "method": method,
                         "n": len(present),
-                        **{m: float(np.mean([p[m] for p in present])) for m in METRICS},
-                        "median_activation_ratio": float(
-                            np.median([p["activation_ratio"] for p in present])
+                        **{m: _mean([p[m] for p in present]) for m in METRICS},
+                        "median_activation_ratio": _median(
+                            [p["activation_ratio"] for p in present]
                         ),
                     }
                 )
@@ -432,7 +457,10 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
                 pairs = [
                     (r["methods"][method][metric], r["methods"][baseline][metric])
                     for r in rows
-                    if method in r["methods"] and baseline in r["methods"]
+                    if method in r["methods"]
+                    and baseline in r["methods"]
+                    and r["methods"][method][metric] is not None
+                    and r["methods"][baseline][metric] is not None
                 ]
                 if len(pairs) < 2:
                     continue
@@ -508,8 +536,8 @@ def to_markdown(result: dict[str, Any]) -> str:
         lines.append(
             f"| {s['kind']} | {s['method']} | {s['n']} | {s['hit']:.2f} | {s['hit_at_0.7']:.2f} | "
             f"{s['similarity']:.3f} | "
-            f"{s['component_recall']:.2f} | {s['activation_ratio']:.2f} | "
-            f"{s['median_activation_ratio']:.2f} |"
+            f"{s['component_recall']:.2f} | {_ratio(s['activation_ratio'])} | "
+            f"{_ratio(s['median_activation_ratio'])} |"
         )
     lines += [
         "",
@@ -575,7 +603,8 @@ def to_markdown(result: dict[str, Any]) -> str:
         for m in METHODS:
             info = r["methods"].get(m)
             cells.append(
-                f"{info['label']} ({info['activation_ratio']:.2f}{', hit' if info['hit'] else ''})"
+                f"{info['label']} ({_ratio(info['activation_ratio'])}"
+                f"{', hit' if info['hit'] else ''})"
                 if info
                 else "-"
             )
