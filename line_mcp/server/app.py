@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import sys
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,7 +18,7 @@ from line_mcp.server.jobs import JobManager
 from line_mcp.server.prompts import register_prompts
 from line_mcp.server.resources import register_resources
 from line_mcp.server.runs import RunDriver
-from line_mcp.server.tools import register_tools
+from line_mcp.server.tools import LOADING_WAIT_S, register_tools
 from line_mcp.service import LineService
 
 INSTRUCTIONS = """\
@@ -39,15 +38,19 @@ def build_server(
     *,
     preload: bool = False,
     name: str = "line-mcp",
+    loading_wait_s: float = LOADING_WAIT_S,
 ) -> MCPServer:
     """Build the LINE MCP server over one service (backends + workspace).
 
     Args:
         service: Backends and workspace; its progress callback is routed to jobs.
         config: The loop's numbers and seed for every run (default: the paper's).
-        preload: Load every backend in a background thread at startup, so the first
-            tool call does not pay for it.
+        preload: Load every backend in a background thread from start-up, in the
+            order tools need them; meanwhile a tool whose models are not loaded yet
+            waits up to ``loading_wait_s`` and then answers ``loading``, and
+            ``describe_target`` answers from what is known.
         name: Server name reported to clients.
+        loading_wait_s: How long a tool waits for a model still loading.
 
     Returns:
         An ``MCPServer``; ``server.run()`` serves stdio, or connect an in-memory
@@ -65,7 +68,7 @@ def build_server(
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncIterator[dict[str, Any]]:
         if preload:
-            threading.Thread(target=_preload, args=(service,), daemon=True).start()
+            service.backends.warm_up()
         try:
             yield {}
         finally:
@@ -78,7 +81,7 @@ def build_server(
         lifespan=lifespan,
         log_level="WARNING",
     )
-    register_tools(server, driver)
+    register_tools(server, driver, loading_wait_s)
     register_resources(server, driver)
     register_prompts(server, driver)
     server.driver = driver  # type: ignore[attr-defined]  # for tests and scripts
@@ -92,15 +95,6 @@ def _version() -> str:
         return version("line-mcp")
     except PackageNotFoundError:
         return "0"
-
-
-def _preload(service: LineService) -> None:
-    try:
-        service.backends.load()
-        _ = service.backends.editor
-        print("[line-mcp] backends loaded", file=sys.stderr, flush=True)
-    except Exception as err:  # reported again by the first tool call that needs it
-        print(f"[line-mcp] loading backends failed: {err}", file=sys.stderr, flush=True)
 
 
 # --- streamable HTTP ---------------------------------------------------------------------------

@@ -18,7 +18,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
+from line_mcp.backends.registry import Role
 from line_mcp.core.records import AblationResult
+from line_mcp.engine.backends import WARM_UP_ORDER, Backends
 from line_mcp.errors import InputError, LineError
 from line_mcp.server.images import MAX_THUMBNAILS, image_blocks, image_uri
 from line_mcp.server.jobs import Job
@@ -31,6 +33,7 @@ from line_mcp.server.models import (
     ImageActivation,
     ImageView,
     JobView,
+    LoadingView,
     ProposalView,
     ScoresView,
     TargetInfo,
@@ -46,6 +49,15 @@ MAX_IMAGES_PER_CALL = 16
 MAX_CONCEPTS_PER_CALL = 8
 MAX_ACTIVATION_IMAGES = 64
 MAX_NEURONS_PER_CALL = 64
+#: How long a tool waits for a model still loading at start-up before it answers
+#: ``loading`` (well inside the ~60 s a client waits for a tool call).
+LOADING_WAIT_S = 15.0
+
+# The roles each tool needs built before it can answer (the others build lazily).
+_NEURON: tuple[Role, ...] = ("target",)
+_DRAW: tuple[Role, ...] = ("target", "embedder", "generator")
+_VOCABULARY: tuple[Role, ...] = ("target", "control", "embedder", "generator")
+_PROPOSE: tuple[Role, ...] = ("target", "embedder", "proposer")
 
 Neuron = Annotated[
     int,
@@ -98,6 +110,33 @@ def board_rank(score: float, board_scores: list[float]) -> int:
     return 1 + sum(s > score + 1e-5 * max(1.0, abs(score)) for s in board_scores)
 
 
+async def until_loaded(
+    backends: Backends, roles: tuple[Role, ...], wait_s: float
+) -> CallToolResult | None:
+    """Wait up to ``wait_s`` for the warm-up to build ``roles``; a ``loading`` result if
+    it has not by then, None once they are built (or when no warm-up runs)."""
+    deadline = anyio.current_time() + wait_s
+    while (status := backends.loading(roles)) is not None:
+        if anyio.current_time() >= deadline:
+            retry = status.estimate_s if status.estimate_s is not None else 10.0
+            view = LoadingView(
+                loading=status.loading,
+                current=status.current,
+                elapsed_s=status.elapsed_s,
+                estimate_s=status.estimate_s,
+                next=f"call this tool again in about {max(2.0, retry):.0f} s; "
+                "describe_target answers meanwhile",
+            )
+            text = f"loading: {status.message()}"
+            return CallToolResult(
+                content=[TextContent(text=text)],
+                structured_content=view.model_dump(mode="json"),
+                is_error=True,
+            )
+        await anyio.sleep(0.2)
+    return None
+
+
 def job_view(job: Job) -> JobView:
     if job.kind == "evaluate_label":
         hint = {
@@ -130,17 +169,36 @@ def job_view(job: Job) -> JobView:
     )
 
 
-def register_tools(server: MCPServer, driver: RunDriver) -> None:
-    """Add every LINE tool to ``server``."""
+def register_tools(
+    server: MCPServer, driver: RunDriver, loading_wait_s: float = LOADING_WAIT_S
+) -> None:
+    """Add every LINE tool to ``server``.
+
+    Args:
+        server: The server to add them to.
+        driver: The runs, jobs and service the tools work on.
+        loading_wait_s: How long a tool waits for a model still loading at start-up
+            before it answers ``loading``.
+    """
     service, config = driver.service, driver.config
     workspace = service.workspace
 
-    def tool(annotations: ToolAnnotations) -> Callable[[Callable[..., Any]], Any]:
-        """Register with the docstring, dedented, as the description the LLM reads."""
+    def tool(
+        annotations: ToolAnnotations, needs: tuple[Role, ...] = ()
+    ) -> Callable[[Callable[..., Any]], Any]:
+        """Register with the docstring, dedented, as the description the LLM reads; the
+        tool answers ``loading`` while a role in ``needs`` is still loading."""
 
         def register(function: Callable[..., Any]) -> Any:
             description = inspect.cleandoc(function.__doc__ or "").replace("\n", " ")
-            server.add_tool(function, description=description, annotations=annotations)
+
+            @functools.wraps(function)  # keeps the signature the SDK reads the schemas from
+            async def gated(*args: Any, **kwargs: Any) -> Any:
+                waiting = await until_loaded(service.backends, needs, loading_wait_s)
+                return waiting if waiting is not None else await function(*args, **kwargs)
+
+            entry = gated if needs else function
+            server.add_tool(entry, description=description, annotations=annotations)
             return function
 
         return register
@@ -148,25 +206,46 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
     # --- orientation -------------------------------------------------------------------------
 
     def _describe() -> TargetInfo:
-        described = service.backends.describe()
-        control = service.backends.control
-        names = service.backends.target.neuron_names()
-        return TargetInfo(
-            target=described["target"],
-            layer=described["layer"],
-            neurons=described["neurons"],
-            neuron_names=names[:20] if names else None,
-            layers=described["layers"],
-            control=ControlInfo(
+        # Answers from what is built: while the warm-up runs, the parts that need a
+        # model still loading are null and 'loading' says what they wait for.
+        backends = service.backends
+        target_ready = backends.loading(("target",)) is None
+        control_ready = backends.loading(("control",)) is None
+        target = backends.target if target_ready else None
+        control_info = None
+        if control_ready:
+            control = backends.control
+            control_info = ControlInfo(
                 name=control.name,
                 labels=len(control.labels()),
                 images=len(control.items()),
                 init_scoring=service.vocabulary.resolved_init_scoring(config),  # type: ignore[arg-type]
-            ),
-            backends=described["backends"],
+            )
+        names = target.neuron_names() if target else None
+        waiting = backends.loading(WARM_UP_ORDER)
+        loading = None
+        if waiting is not None:
+            loading = LoadingView(
+                loading=waiting.loading,
+                current=waiting.current,
+                elapsed_s=waiting.elapsed_s,
+                estimate_s=waiting.estimate_s,
+                next="tools that need these models answer 'loading' until they are loaded",
+            )
+        return TargetInfo(
+            target=target.name if target else service.config.target,
+            layer=target.layer if target else service.config.layer,
+            neurons=target.num_neurons if target else None,
+            neuron_names=names[:20] if names else None,
+            layers=target.layers() if target else None,
+            control=control_info,
+            backends=service.config.to_dict(),
             editor=service.config.editor,
             loop=config.to_dict(),
-            vocabulary_ready=service.vocabulary.ready(config),
+            vocabulary_ready=(
+                service.vocabulary.ready(config) if backends.loading(_VOCABULARY) is None else None
+            ),
+            loading=loading,
             next="pick a neuron and call init_scoreboard (or label_neuron to run the whole "
             "loop as a background job)",
         )
@@ -181,7 +260,7 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
 
     # --- a neuron's run ----------------------------------------------------------------------
 
-    @tool(WRITE)
+    @tool(WRITE, needs=_VOCABULARY)
     async def init_scoreboard(neuron: Neuron) -> BoardView:
         """Start (or reopen) a neuron's LINE run and return its scoreboard: the 5 best
         vocabulary labels plus 5 random ones, each with its score (the neuron's mean
@@ -191,14 +270,14 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
         Runs are stored on disk: calling it again never resets a run."""
         return await offload(driver.init, neuron)
 
-    @tool(READ)
+    @tool(READ, needs=_NEURON)
     async def get_scoreboard(neuron: Neuron) -> BoardView:
         """A neuron's run as stored: status, scoreboard (best first), the step it is at,
         concepts already tried (forbidden as proposals), the pending proposal, and the label
         once finished. 'next' says what to call."""
         return await offload(driver.board, neuron)
 
-    @tool(WRITE)
+    @tool(WRITE, needs=_PROPOSE)
     async def propose_concept(neuron: Neuron) -> ProposalView:
         """Ask the server's built-in LLM for the next concept of a neuron's run, from its
         scoreboard and the concepts already tried (LINE's proposal prompt). The concept is
@@ -207,14 +286,14 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
         recorded as skipped."""
         return await offload(driver.propose, neuron, False)
 
-    @tool(WRITE)
+    @tool(WRITE, needs=_PROPOSE)
     async def summarize_scoreboard(neuron: Neuron) -> ProposalView:
         """LINE's summary step, after the N iterations: the built-in LLM sees the top 3
         concepts and proposes one concept that generalises them. Pass it to update_scoreboard
         to score it; that finishes the run and sets the label (the best entry)."""
         return await offload(driver.propose, neuron, True)
 
-    @tool(WRITE)
+    @tool(WRITE, needs=_DRAW)
     async def update_scoreboard(
         neuron: Neuron,
         concept: Concept,
@@ -249,7 +328,7 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
             ],
         )
 
-    @tool(WRITE)
+    @tool(WRITE, needs=("embedder", "generator"))
     async def generate_images(
         concept: Concept,
         n_images: Annotated[
@@ -304,7 +383,7 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
             raise InputError(f"no file at {path!r} in the workspace {str(root)!r}")
         return resolved
 
-    @tool(READ)
+    @tool(READ, needs=_NEURON)
     async def get_activations(
         neurons: Annotated[
             list[int],
@@ -365,7 +444,7 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
             board_max=board_scores[0] if board else None,
         )
 
-    @tool(READ)
+    @tool(READ, needs=_DRAW)
     async def score_concept(
         neuron: Neuron,
         concepts: Annotated[
@@ -389,7 +468,7 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
             blocks += await offload(image_blocks, workspace, ids, scored.concept, left)
         return with_images(result, blocks)
 
-    @tool(WRITE)
+    @tool(WRITE, needs=("target", "editor"))
     async def ablate_concept(
         neuron: Neuron,
         image_id: Annotated[str, Field(description="a stored image id (e.g. from score_concept)")],
@@ -407,7 +486,7 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
 
     # --- the whole loop as a background job --------------------------------------------------
 
-    @tool(WRITE)
+    @tool(WRITE, needs=_NEURON)
     async def label_neuron(neuron: Neuron) -> JobView:
         """Run the whole LINE loop for a neuron with the built-in LLM (initial board, N
         proposals, summary step) as a background job. Returns a job id at once; poll
@@ -415,7 +494,7 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
         from its last saved step; a finished run returns at once."""
         return job_view(await offload(driver.start_label_job, neuron))
 
-    @tool(WRITE)
+    @tool(WRITE, needs=_NEURON)
     async def evaluate_label(
         neuron: Neuron,
         label: Annotated[
@@ -458,7 +537,7 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
             )
         return driver.board(job.neuron)
 
-    @tool(READ)
+    @tool(READ, needs=_NEURON)
     async def job_result(job_id: JobId) -> BoardView:
         """The result of a finished job: the neuron's run with its scoreboard (best first) and
         its label. Errors while the job is still running: poll job_status first."""
