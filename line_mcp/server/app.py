@@ -9,7 +9,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.shared.exceptions import MCPError
+from mcp_types import GetPromptResult, InputRequiredResult
+from mcp_types.jsonrpc import INVALID_PARAMS
 
 from line_mcp.config import LoopConfig
 from line_mcp.errors import InputError
@@ -30,6 +33,30 @@ score_concept to look, update_scoreboard to record; summarize_scoreboard at the 
 the server do it: label_neuron (a background job) and poll job_status. evaluate_label grades
 a label on held-out images. Runs are stored on disk and survive restarts. The prompt
 label_neuron_workflow spells out the steps."""
+
+
+class LineServer(MCPServer):
+    """The SDK's server, with prompt argument errors as JSON-RPC invalid-params errors."""
+
+    async def get_prompt(
+        self,
+        name: str,
+        arguments: dict[str, Any] | None = None,
+        context: Context[Any, Any] | None = None,
+    ) -> GetPromptResult | InputRequiredResult:
+        # The SDK turns a missing argument into an internal error; it is the caller's.
+        prompt = self._prompt_manager.get_prompt(name)
+        if prompt is None:
+            raise MCPError(INVALID_PARAMS, f"unknown prompt {name!r}; prompts/list names them")
+        given = arguments or {}
+        missing = [a.name for a in prompt.arguments or [] if a.required and a.name not in given]
+        if missing:
+            raise MCPError(
+                INVALID_PARAMS,
+                f"prompt {name!r} needs the argument(s) {', '.join(missing)}",
+                data={"missing": missing},
+            )
+        return await super().get_prompt(name, arguments, context)
 
 
 def build_server(
@@ -74,7 +101,7 @@ def build_server(
         finally:
             jobs.shutdown()
 
-    server: MCPServer = MCPServer(
+    server: MCPServer = LineServer(
         name,
         instructions=INSTRUCTIONS,
         version=_version(),
@@ -95,6 +122,55 @@ def _version() -> str:
         return version("line-mcp")
     except PackageNotFoundError:
         return "0"
+
+
+# --- stdio -------------------------------------------------------------------------------------
+
+
+def serve_stdio(server: MCPServer) -> None:
+    """Serve stdio until stdin closes; a line that is not JSON-RPC gets a JSON-RPC error
+    (-32700 not JSON, -32600 not a message) instead of the SDK's silence."""
+    import anyio
+
+    anyio.run(_serve_stdio, server)
+
+
+async def _serve_stdio(server: MCPServer) -> None:
+    import anyio
+    from mcp.server.stdio import stdio_server
+    from mcp.shared._context_streams import create_context_streams
+    from mcp.shared.message import SessionMessage
+    from mcp_types import ErrorData, JSONRPCError
+    from mcp_types.jsonrpc import INVALID_REQUEST, PARSE_ERROR
+    from pydantic import ValidationError
+
+    lowlevel = server._lowlevel_server
+    async with stdio_server() as (read_stream, write_stream):
+        sender, receiver = create_context_streams[SessionMessage | Exception](0)
+
+        async def answer_bad_lines() -> None:
+            async with sender:
+                async for item in read_stream:
+                    if not isinstance(item, Exception):
+                        await sender.send(item)
+                        continue
+                    not_json = isinstance(item, ValidationError) and any(
+                        e["type"] == "json_invalid" for e in item.errors()
+                    )
+                    code, what = (
+                        (PARSE_ERROR, "parse error: the line is not JSON")
+                        if not_json
+                        else (INVALID_REQUEST, "invalid request: not a JSON-RPC 2.0 message")
+                    )
+                    error = JSONRPCError(
+                        jsonrpc="2.0", id=None, error=ErrorData(code=code, message=what)
+                    )
+                    await write_stream.send(SessionMessage(error))
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(answer_bad_lines)
+            await lowlevel.run(receiver, write_stream, lowlevel.create_initialization_options())
+            group.cancel_scope.cancel()
 
 
 # --- streamable HTTP ---------------------------------------------------------------------------

@@ -101,9 +101,12 @@ class ProposalView(BaseModel):
     neuron: int
     step: Step
     concept: str | None = Field(description="None when every reply was rejected")
-    origin: ProposalOrigin | None = Field(
+    origin: Literal["llm", "summary"] = Field(
+        description="who proposed it, as the recorded step will say: the built-in LLM"
+    )
+    proposal_origin: ProposalOrigin | None = Field(
         None,
-        description="where the concept came from: the LLM's free text or a knowledge "
+        description="where the idea came from: the LLM's free text or a knowledge "
         "candidate (a WordNet relation, a bank label, a composition)",
     )
     reasoning: str

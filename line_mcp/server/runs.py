@@ -135,7 +135,10 @@ class RunDriver:
         if status == "not_started":
             return "call init_scoreboard"
         if status == "finished":
-            return f"finished: the label is {record.label.concept!r}" if record.label else "done"
+            grade = f"call evaluate_label(neuron={record.neuron}) to grade it on held-out images"
+            if record.label:
+                return f"finished: the label is {record.label.concept!r}; {grade}"
+            return f"finished; {grade}"
         if record.pending is not None:
             return (
                 f"call update_scoreboard with concept {record.pending.concept!r} to score the "
@@ -279,7 +282,8 @@ class RunDriver:
             neuron=record.neuron,
             step=step,
             concept=concept,
-            origin=origin,
+            origin="summary" if step == "S" else "llm",  # as update_scoreboard records it
+            proposal_origin=origin,
             reasoning=reasoning,
             attempts=len(attempts),
             rejected=[a.error for a in attempts if a.error],

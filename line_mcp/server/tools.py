@@ -73,8 +73,15 @@ Concept = Annotated[
 ]
 JobId = Annotated[str, Field(min_length=1, max_length=64, description="id from label_neuron")]
 
-READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
-WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
+READ = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+WRITE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
+)
+#: Writes whose repetition changes nothing more (a stored run is reopened, cached images
+#: are returned, an active job is returned again).
+REPEATABLE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
 
 
 async def offload(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -150,7 +157,7 @@ def job_view(job: Job) -> JobView:
         hint = {
             "queued": "poll job_status",
             "running": "poll job_status every few seconds; get_scoreboard shows the board so far",
-            "finished": "call job_result",
+            "finished": "call job_result for the label, then evaluate_label to grade it",
             "failed": "read error; get_scoreboard shows the saved steps; label_neuron resumes",
             "cancelled": "the saved steps are kept; label_neuron resumes the run",
         }[job.status]
@@ -184,7 +191,7 @@ def register_tools(
     workspace = service.workspace
 
     def tool(
-        annotations: ToolAnnotations, needs: tuple[Role, ...] = ()
+        title: str, annotations: ToolAnnotations, needs: tuple[Role, ...] = ()
     ) -> Callable[[Callable[..., Any]], Any]:
         """Register with the docstring, dedented, as the description the LLM reads; the
         tool answers ``loading`` while a role in ``needs`` is still loading."""
@@ -198,7 +205,8 @@ def register_tools(
                 return waiting if waiting is not None else await function(*args, **kwargs)
 
             entry = gated if needs else function
-            server.add_tool(entry, description=description, annotations=annotations)
+            annotations_ = annotations.model_copy(update={"title": title})
+            server.add_tool(entry, title=title, description=description, annotations=annotations_)
             return function
 
         return register
@@ -250,7 +258,7 @@ def register_tools(
             "loop as a background job)",
         )
 
-    @tool(READ)
+    @tool("Describe the model", READ)
     async def describe_target() -> TargetInfo:
         """Call this first. Describes the vision model being explained: the layer this server
         labels and its neuron count (valid neuron indices), the other layers, the control set
@@ -260,7 +268,7 @@ def register_tools(
 
     # --- a neuron's run ----------------------------------------------------------------------
 
-    @tool(WRITE, needs=_VOCABULARY)
+    @tool("Start a neuron's run", REPEATABLE, needs=_VOCABULARY)
     async def init_scoreboard(neuron: Neuron) -> BoardView:
         """Start (or reopen) a neuron's LINE run and return its scoreboard: the 5 best
         vocabulary labels plus 5 random ones, each with its score (the neuron's mean
@@ -270,14 +278,14 @@ def register_tools(
         Runs are stored on disk: calling it again never resets a run."""
         return await offload(driver.init, neuron)
 
-    @tool(READ, needs=_NEURON)
+    @tool("Show a neuron's run", READ, needs=_NEURON)
     async def get_scoreboard(neuron: Neuron) -> BoardView:
         """A neuron's run as stored: status, scoreboard (best first), the step it is at,
         concepts already tried (forbidden as proposals), the pending proposal, and the label
         once finished. 'next' says what to call."""
         return await offload(driver.board, neuron)
 
-    @tool(WRITE, needs=_PROPOSE)
+    @tool("Propose the next concept", WRITE, needs=_PROPOSE)
     async def propose_concept(neuron: Neuron) -> ProposalView:
         """Ask the server's built-in LLM for the next concept of a neuron's run, from its
         scoreboard and the concepts already tried (LINE's proposal prompt). The concept is
@@ -286,14 +294,14 @@ def register_tools(
         recorded as skipped."""
         return await offload(driver.propose, neuron, False)
 
-    @tool(WRITE, needs=_PROPOSE)
+    @tool("Propose the summary concept", WRITE, needs=_PROPOSE)
     async def summarize_scoreboard(neuron: Neuron) -> ProposalView:
         """LINE's summary step, after the N iterations: the built-in LLM sees the top 3
         concepts and proposes one concept that generalises them. Pass it to update_scoreboard
         to score it; that finishes the run and sets the label (the best entry)."""
         return await offload(driver.propose, neuron, True)
 
-    @tool(WRITE, needs=_DRAW)
+    @tool("Record a step", WRITE, needs=_DRAW)
     async def update_scoreboard(
         neuron: Neuron,
         concept: Concept,
@@ -328,7 +336,7 @@ def register_tools(
             ],
         )
 
-    @tool(WRITE, needs=("embedder", "generator"))
+    @tool("Draw a concept", REPEATABLE, needs=("embedder", "generator"))
     async def generate_images(
         concept: Concept,
         n_images: Annotated[
@@ -383,7 +391,7 @@ def register_tools(
             raise InputError(f"no file at {path!r} in the workspace {str(root)!r}")
         return resolved
 
-    @tool(READ, needs=_NEURON)
+    @tool("Read activations", READ, needs=_NEURON)
     async def get_activations(
         neurons: Annotated[
             list[int],
@@ -444,7 +452,7 @@ def register_tools(
             board_max=board_scores[0] if board else None,
         )
 
-    @tool(READ, needs=_DRAW)
+    @tool("Score concepts", READ, needs=_DRAW)
     async def score_concept(
         neuron: Neuron,
         concepts: Annotated[
@@ -468,7 +476,7 @@ def register_tools(
             blocks += await offload(image_blocks, workspace, ids, scored.concept, left)
         return with_images(result, blocks)
 
-    @tool(WRITE, needs=("target", "editor"))
+    @tool("Ablate a concept", WRITE, needs=("target", "editor"))
     async def ablate_concept(
         neuron: Neuron,
         image_id: Annotated[str, Field(description="a stored image id (e.g. from score_concept)")],
@@ -486,7 +494,7 @@ def register_tools(
 
     # --- the whole loop as a background job --------------------------------------------------
 
-    @tool(WRITE, needs=_NEURON)
+    @tool("Label a neuron (job)", REPEATABLE, needs=_NEURON)
     async def label_neuron(neuron: Neuron) -> JobView:
         """Run the whole LINE loop for a neuron with the built-in LLM (initial board, N
         proposals, summary step) as a background job. Returns a job id at once; poll
@@ -494,7 +502,7 @@ def register_tools(
         from its last saved step; a finished run returns at once."""
         return job_view(await offload(driver.start_label_job, neuron))
 
-    @tool(WRITE, needs=_NEURON)
+    @tool("Grade a label (job)", WRITE, needs=_NEURON)
     async def evaluate_label(
         neuron: Neuron,
         label: Annotated[
@@ -512,7 +520,7 @@ def register_tools(
         on a layer also reads the control set (a minute or two on a CPU)."""
         return job_view(await offload(driver.start_evaluation_job, neuron, label, images))
 
-    @tool(READ)
+    @tool("Job status", READ)
     async def job_status(job_id: JobId) -> JobView:
         """Status and progress of a background job (label_neuron, evaluate_label or an
         initialising init_scoreboard): queued, running, finished, failed or cancelled; a
@@ -537,13 +545,13 @@ def register_tools(
             )
         return driver.board(job.neuron)
 
-    @tool(READ, needs=_NEURON)
+    @tool("Job result", READ, needs=_NEURON)
     async def job_result(job_id: JobId) -> BoardView:
         """The result of a finished job: the neuron's run with its scoreboard (best first) and
         its label. Errors while the job is still running: poll job_status first."""
         return await offload(_job_result, job_id)
 
-    @tool(WRITE)
+    @tool("Cancel a job", REPEATABLE)
     async def cancel_job(job_id: JobId) -> JobView:
         """Stop a background job after the step in progress. Every saved step is kept;
         label_neuron resumes the run later."""
