@@ -40,6 +40,7 @@ from line_mcp.server.models import (
     UpdateView,
 )
 from line_mcp.server.runs import RunDriver
+from line_mcp.server.schemas import compact_schema
 
 T = TypeVar("T")
 logger = logging.getLogger("line_mcp.server")
@@ -207,6 +208,14 @@ def register_tools(
             entry = gated if needs else function
             annotations_ = annotations.model_copy(update={"title": title})
             server.add_tool(entry, title=title, description=description, annotations=annotations_)
+            # Publish smaller schemas (validation on the server uses the models, not these).
+            added = server._tool_manager.get_tool(function.__name__)
+            if added is not None:
+                added.parameters = compact_schema(added.parameters)
+                if added.fn_metadata.output_schema is not None:
+                    added.fn_metadata.output_schema = compact_schema(
+                        added.fn_metadata.output_schema, result=True
+                    )
             return function
 
         return register

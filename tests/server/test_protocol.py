@@ -107,3 +107,14 @@ def test_a_malformed_stdio_line_gets_a_json_rpc_error(tmp_path):
     assert answers[0]["id"] == 1 and "result" in answers[0], done.stderr[-2000:]
     assert errors == [-32700, -32600], answers
     assert all(a["id"] is None for a in answers if "error" in a)
+
+
+async def test_published_schemas_carry_no_titles_or_result_defaults(make_server):
+    async with Client(make_server()) as client:
+        tools = (await client.list_tools()).tools
+    text = json.dumps([t.output_schema for t in tools])
+    assert '"title"' not in text and '"default"' not in text
+    # Input defaults stay: they tell the caller what an omitted argument means.
+    score = next(t for t in tools if t.name == "generate_images").input_schema
+    assert "title" not in score["properties"]["concept"]
+    assert score["properties"]["n_images"]["default"] is None
