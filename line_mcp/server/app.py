@@ -10,9 +10,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
-from mcp_types import GetPromptResult, InputRequiredResult
+from mcp_types import CallToolResult, GetPromptResult, InputRequiredResult
 from mcp_types.jsonrpc import INVALID_PARAMS
+from pydantic import ValidationError
 
 from line_mcp.config import LoopConfig
 from line_mcp.errors import InputError
@@ -36,7 +38,18 @@ label_neuron_workflow spells out the steps."""
 
 
 class LineServer(MCPServer):
-    """The SDK's server, with prompt argument errors as JSON-RPC invalid-params errors."""
+    """The SDK's server, with prompt argument errors as JSON-RPC invalid-params errors and
+    tool argument errors in plain words."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as err:
+            if isinstance(err.__cause__, ValidationError):
+                raise ToolError(plain_errors(name, err.__cause__)) from err.__cause__
+            raise
 
     async def get_prompt(
         self,
@@ -57,6 +70,17 @@ class LineServer(MCPServer):
                 data={"missing": missing},
             )
         return await super().get_prompt(name, arguments, context)
+
+
+def plain_errors(tool: str, error: ValidationError) -> str:
+    """A tool's argument errors in plain words: which argument, what is wrong (no
+    documentation links, no echo of the value)."""
+    problems = []
+    for item in error.errors(include_url=False):
+        where = ".".join(str(part) for part in item["loc"]) or "arguments"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        problems.append(f"{where}: {message}")
+    return f"invalid arguments for {tool}: " + "; ".join(problems)
 
 
 def build_server(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -16,7 +17,7 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from line_mcp.backends.registry import Role
 from line_mcp.core.records import AblationResult
@@ -60,9 +61,21 @@ _DRAW: tuple[Role, ...] = ("target", "embedder", "generator")
 _VOCABULARY: tuple[Role, ...] = ("target", "control", "embedder", "generator")
 _PROPOSE: tuple[Role, ...] = ("target", "embedder", "proposer")
 
+
+def _has_letters(concept: str) -> str:
+    if not re.search(r"[A-Za-z]", concept):
+        raise ValueError("a concept needs words (letters), e.g. 'striped fur'")
+    return concept
+
+
+# Strict: a neuron is a JSON integer, never true or "1".
 Neuron = Annotated[
     int,
-    Field(ge=0, description="neuron index in the server's layer (describe_target gives the count)"),
+    Field(
+        ge=0,
+        strict=True,
+        description="neuron index in the server's layer (describe_target gives the count)",
+    ),
 ]
 Concept = Annotated[
     str,
@@ -71,6 +84,7 @@ Concept = Annotated[
         max_length=80,
         description="a short visual concept, 1-3 words, e.g. 'striped fur'",
     ),
+    AfterValidator(_has_letters),
 ]
 JobId = Annotated[str, Field(min_length=1, max_length=64, description="id from label_neuron")]
 
@@ -315,7 +329,8 @@ def register_tools(
         neuron: Neuron,
         concept: Concept,
         as_summary: Annotated[
-            bool, Field(description="record your concept as the final summary step 'S'")
+            bool,
+            Field(strict=True, description="record your concept as the final summary step 'S'"),
         ] = False,
         reasoning: Annotated[
             str, Field(max_length=2000, description="why you chose it (kept in the record)")
@@ -351,7 +366,10 @@ def register_tools(
         n_images: Annotated[
             int | None,
             Field(
-                ge=1, le=MAX_IMAGES_PER_CALL, description="images to draw (default: the loop's |P|)"
+                ge=1,
+                le=MAX_IMAGES_PER_CALL,
+                strict=True,
+                description="images to draw (default: the loop's |P|)",
             ),
         ] = None,
     ) -> Annotated[CallToolResult, GeneratedImages]:
@@ -403,7 +421,7 @@ def register_tools(
     @tool("Read activations", READ, needs=_NEURON)
     async def get_activations(
         neurons: Annotated[
-            list[int],
+            list[Annotated[int, Field(strict=True)]],
             Field(min_length=1, max_length=MAX_NEURONS_PER_CALL, description="neuron indices"),
         ],
         image_ids: Annotated[
@@ -490,7 +508,7 @@ def register_tools(
         neuron: Neuron,
         image_id: Annotated[str, Field(description="a stored image id (e.g. from score_concept)")],
         concept: Concept,
-        seed: Annotated[int, Field(description="the editor's seed")] = 0,
+        seed: Annotated[int, Field(strict=True, description="the editor's seed")] = 0,
     ) -> Annotated[CallToolResult, AblationResult]:
         """Check causally whether a concept drives the neuron: remove it from an image and
         compare the neuron's activation before and after (relative_drop near 1 = the response
@@ -518,7 +536,8 @@ def register_tools(
             Concept | None, Field(description="the label to grade; default: the run's label")
         ] = None,
         images: Annotated[
-            int, Field(ge=5, le=50, description="label images to draw (CoSy uses 50)")
+            int,
+            Field(ge=5, le=50, strict=True, description="label images to draw (CoSy uses 50)"),
         ] = 20,
     ) -> JobView:
         """Grade a label the way the field does (CoSy): draw it with the evaluation prompt

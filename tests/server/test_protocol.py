@@ -2,6 +2,7 @@
 
 import json
 import subprocess
+import threading
 
 import pytest
 from mcp import Client
@@ -92,19 +93,28 @@ def test_a_malformed_stdio_line_gets_a_json_rpc_error(tmp_path):
                    "clientInfo": {"name": "test", "version": "1"}},
     }  # fmt: skip
     lines = [json.dumps(hello), "{not json", "[1, 2]"]
-    done = subprocess.run(
+    server = subprocess.Popen(
         [command.command, *command.args, "--no-preload"],
-        input="\n".join(lines) + "\n",
-        capture_output=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         text=True,
-        timeout=120,
         cwd=command.cwd,
         env=command.env,
-        check=False,
     )
-    answers = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    watchdog = threading.Timer(120, server.kill)  # a hung server fails the test, not CI
+    watchdog.start()
+    try:
+        assert server.stdin is not None and server.stdout is not None
+        server.stdin.write("\n".join(lines) + "\n")
+        server.stdin.flush()  # stdin stays open until the answers are read
+        answers = [json.loads(server.stdout.readline()) for _ in lines]
+    finally:
+        watchdog.cancel()
+        server.kill()
+        server.wait()
     errors = [a["error"]["code"] for a in answers if "error" in a]
-    assert answers[0]["id"] == 1 and "result" in answers[0], done.stderr[-2000:]
+    assert answers[0]["id"] == 1 and "result" in answers[0], answers
     assert errors == [-32700, -32600], answers
     assert all(a["id"] is None for a in answers if "error" in a)
 
