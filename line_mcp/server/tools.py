@@ -184,6 +184,8 @@ def job_view(job: Job) -> JobView:
         run_id=job.run_id,
         status=job.status,
         progress=round(job.progress, 4),
+        elapsed_s=None if job.elapsed_s is None else round(job.elapsed_s, 1),
+        eta_s=None if job.eta_s is None else round(job.eta_s, 1),
         message=job.message,
         error=job.error,
         evaluation=job.result if finished_evaluation else None,
