@@ -71,8 +71,10 @@ class Job:
 
     @property
     def elapsed_s(self) -> float | None:
-        """Seconds since it started running in this process (None: not started here)."""
-        return None if self.started_at is None else time.monotonic() - self.started_at
+        """Seconds since it started running, while it runs in this process (else None)."""
+        if self.status != "running" or self.started_at is None:
+            return None
+        return time.monotonic() - self.started_at
 
     @property
     def eta_s(self) -> float | None:

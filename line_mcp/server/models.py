@@ -229,7 +229,7 @@ class JobView(BaseModel):
     run_id: str
     status: JobStatus
     progress: float = Field(description="0..1")
-    elapsed_s: float | None = Field(None, description="seconds since it started running")
+    elapsed_s: float | None = Field(None, description="seconds since it started (while running)")
     eta_s: float | None = Field(
         None, description="estimated seconds left, from its pace so far (null: not yet known)"
     )
