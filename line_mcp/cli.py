@@ -203,7 +203,7 @@ def _serve(args: argparse.Namespace) -> int:
     from line_mcp.backends.registry import load_plugins
     from line_mcp.progress import StderrProgress
     from line_mcp.server import build_server
-    from line_mcp.server.app import serve_http
+    from line_mcp.server.app import serve_http, serve_stdio
     from line_mcp.service import LineService
 
     load_plugins(args.plugin)
@@ -219,7 +219,7 @@ def _serve(args: argparse.Namespace) -> int:
             allowed_origins=args.allowed_origin,
         )
     else:
-        server.run("stdio")
+        serve_stdio(server)
     return 0
 
 

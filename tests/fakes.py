@@ -174,3 +174,26 @@ class FakeEditor:
 
 if not any(r.role == "editor" and r.scheme == "fake" for r in registrations()):
     register("editor", "fake", "tests.fakes:FakeEditor", "test fake", "fake")
+
+
+class SlowOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    seconds: float = 0.0
+
+
+class SlowTarget(FakeTarget):
+    """The fake target taking ``seconds`` to build: a model loading slowly at start-up
+    (``slow?seconds=75`` outlasts a client's 60 s request timeout)."""
+
+    Options = SlowOptions  # type: ignore[assignment]
+
+    @classmethod
+    def build(cls, argument, options, context):
+        import time
+
+        time.sleep(options.seconds)
+        return cls()
+
+
+if not any(r.role == "target" and r.scheme == "slow" for r in registrations()):
+    register("target", "slow", "tests.fakes:SlowTarget", "test fake, slow to load", "slow")

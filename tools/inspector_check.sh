@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Drive `line-mcp serve` (stdio, fake backends from tests/fakes.py) with the MCP Inspector
-# CLI, a real external MCP client: tools/list, a tools/call, and an error call.
+# CLI, a real external MCP client: tools/list, a tools/call, and an error call; then a fresh
+# server whose target takes 75 s to load (longer than the client's default 60 s request
+# timeout) must answer its first describe_target at once, from metadata, saying what loads.
 # Needs node (>= 18); installs @modelcontextprotocol/inspector@0.15 into a local folder
 # (LINE_MCP_INSPECTOR_DIR, default $TMPDIR/line-mcp-inspector), never globally.
 # Usage: bash tools/inspector_check.sh [python]     (default: .venv/bin/python)
@@ -27,6 +29,14 @@ SERVE=("$PY" -m line_mcp serve --plugin tests.fakes --target fake --layer colour
   --tool-arg neuron=0 --tool-arg 'concepts=["teal"]' >"$WS/call.json" 2>"$WS/call.err"
 "$INSPECTOR" --cli "${SERVE[@]}" --method tools/call --tool-name get_scoreboard \
   --tool-arg neuron=99 >"$WS/error.json" 2>"$WS/error.err" || true
+# Cold start: models load in the background from start-up (no --no-preload).
+COLD=("$PY" -m line_mcp serve --plugin tests.fakes --target "slow?seconds=75" --layer colours
+  --generator fake --proposer fake --embedder fake --control fake --device cpu
+  --iterations 2 --workspace "$WS/cold")
+START=$(date +%s.%N)
+"$INSPECTOR" --cli "${COLD[@]}" --method tools/call --tool-name describe_target \
+  >"$WS/cold.json" 2>"$WS/cold.err"
+echo "$START $(date +%s.%N)" >"$WS/cold.time"
 
 "$PY" - "$WS" <<'PY'
 import json, sys
@@ -46,4 +56,12 @@ print(f"inspector: tools/call score_concept(neuron=0, ['teal']) -> score {score[
       f"content blocks {kinds.count('text')} text + {kinds.count('image')} image + "
       f"{kinds.count('resource_link')} resource_link")
 print(f"inspector: tools/call get_scoreboard(neuron=99) -> isError, {error['content'][0]['text']!r}")
+cold = json.loads((ws / "cold.json").read_text())
+start, end = map(float, (ws / "cold.time").read_text().split())
+info = cold["structuredContent"]
+assert not cold.get("isError") and info["neurons"] is None, cold
+assert info["loading"]["loading"][0].startswith("target (slow"), info["loading"]
+assert end - start < 60, f"the first describe_target took {end - start:.1f} s"
+print(f"inspector: fresh server, target loading 75 s: first describe_target answered in "
+      f"{end - start:.1f} s (CLI start to exit), loading {info['loading']['loading']}")
 PY

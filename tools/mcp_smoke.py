@@ -14,8 +14,16 @@ seconds for it. For a quick check on a fresh workspace use a small control set:
 
     python tools/mcp_smoke.py --workspace /tmp/ws --control "bank:openmoji?limit=60"
 
+With ``--cold`` it measures a fresh server instead: the server starts loading its
+models in the background (as ``line-mcp serve`` does), every tool is called once at
+start-up, all at the same time, and each first call's wall time and outcome (ok,
+loading, or an error such as "no run yet") are reported; then the time until every
+model is loaded, the load time of each role, and the same calls again once loaded.
+Jobs the calls start are cancelled at once; the second round leaves out the tools
+that start jobs.
+
 Usage: python tools/mcp_smoke.py [--workspace DIR] [--layer logits] [--neuron 105]
-       [--concept koala] [--control SPEC] [--wait-init 60]
+       [--concept koala] [--control SPEC] [--wait-init 60] [--cold]
 """
 
 from __future__ import annotations
@@ -141,6 +149,76 @@ async def smoke(args: argparse.Namespace) -> dict[str, Any]:
     return report
 
 
+def first_calls(neuron: int, concept: str) -> dict[str, dict[str, Any]]:
+    """One call of every tool, with arguments a client could send on a fresh workspace."""
+    return {
+        "describe_target": {},
+        "init_scoreboard": {"neuron": neuron},
+        "get_scoreboard": {"neuron": neuron},
+        "propose_concept": {"neuron": neuron},
+        "summarize_scoreboard": {"neuron": neuron},
+        "update_scoreboard": {"neuron": neuron, "concept": concept},
+        "generate_images": {"concept": concept, "n_images": 2},
+        "get_activations": {"neurons": [neuron], "image_ids": ["no-such-image"]},
+        "score_concept": {"neuron": neuron, "concepts": [concept]},
+        "ablate_concept": {"neuron": neuron, "image_id": "no-such-image", "concept": concept},
+        "label_neuron": {"neuron": neuron},
+        "evaluate_label": {"neuron": neuron, "label": concept, "images": 5},
+        "job_status": {"job_id": "no-such-job"},
+        "job_result": {"job_id": "no-such-job"},
+        "cancel_job": {"job_id": "no-such-job"},
+    }
+
+
+async def call_all(client: Client, calls: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Every call at once; per tool its wall time and outcome. Started jobs are cancelled."""
+    results: dict[str, Any] = {}
+
+    async def one(name: str, arguments: dict[str, Any]) -> None:
+        start = time.perf_counter()
+        result = await client.call_tool(name, arguments)
+        seconds = round(time.perf_counter() - start, 2)
+        data = result.structured_content or {}
+        text = result.content[0].text if result.content else ""  # type: ignore[union-attr]
+        if result.is_error:
+            outcome = "loading" if data.get("status") == "loading" else f"error: {text[:70]}"
+        else:
+            outcome = "ok"
+        results[name] = {"seconds": seconds, "outcome": outcome}
+        if not result.is_error and data.get("job_id") and name != "cancel_job":
+            await client.call_tool("cancel_job", {"job_id": data["job_id"]})
+
+    async with anyio.create_task_group() as group:
+        for name, arguments in calls.items():
+            group.start_soon(one, name, arguments)
+    return {name: results[name] for name in calls}
+
+
+async def cold(args: argparse.Namespace) -> dict[str, Any]:
+    overrides = {"layer": args.layer, **({"control": args.control} if args.control else {})}
+    started = time.perf_counter()
+    service = LineService(BackendConfig(**overrides), args.workspace)
+    server = build_server(service, LoopConfig(), preload=True)
+    report: dict[str, Any] = {"backends": service.config.to_dict()}
+    calls = first_calls(args.neuron, args.concept)
+    async with Client(server) as client:
+        report["first_calls"] = await call_all(client, calls)
+        while True:  # until the warm-up has built every role
+            info = (await client.call_tool("describe_target", {})).structured_content or {}
+            if info.get("loading") is None or time.perf_counter() - started > args.wait_init:
+                break
+            await anyio.sleep(1)
+        report["all_loaded_after_s"] = round(time.perf_counter() - started, 1)
+        report["still_loading"] = info.get("loading")
+        times = Path(args.workspace) / "load-seconds.json"
+        report["load_seconds"] = json.loads(times.read_text()) if times.exists() else None
+        # Without the tools that start jobs: their jobs would compete for the CPU.
+        jobs = ("init_scoreboard", "label_neuron", "evaluate_label")
+        again = {name: arguments for name, arguments in calls.items() if name not in jobs}
+        report["calls_once_loaded"] = await call_all(client, again)
+    return report
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", default="line-workspace")
@@ -149,10 +227,11 @@ def main() -> int:
     parser.add_argument("--concept", default="koala")
     parser.add_argument("--control", default=None, help="control spec (default: the embedded)")
     parser.add_argument("--wait-init", type=float, default=60.0, help="seconds (default 60)")
+    parser.add_argument("--cold", action="store_true", help="first calls on a fresh server")
     args = parser.parse_args()
     try:
         with contextlib.redirect_stdout(sys.stderr):  # model libraries print on load
-            report = anyio.run(smoke, args)
+            report = anyio.run(cold if args.cold else smoke, args)
     except SmokeError as err:
         print(f"mcp_smoke: {err}", file=sys.stderr)
         return 1

@@ -87,26 +87,43 @@ def parse_answer(
         return ParsedAnswer(
             concept=None, reasoning=reasoning, error="the reply had no concept in <answer> tags"
         )
+    error = concept_error(concept, forbidden, max_words, similarity)
+    if error is not None:
+        return ParsedAnswer(concept=None, reasoning=reasoning, error=error)
+    return ParsedAnswer(concept=concept, reasoning=reasoning)
+
+
+def concept_error(
+    concept: str,
+    forbidden: Iterable[str] = (),
+    max_words: int = 3,
+    similarity: Callable[[str, str], float] | None = None,
+) -> str | None:
+    """Why ``concept`` may not be a step's concept, or None when it may: the one rule
+    for every proposer (the built-in LLM's replies and a client's own concepts).
+
+    Refused: an empty concept, the template's placeholder, text without letters,
+    more than ``max_words`` words, and a duplicate of a ``forbidden`` concept
+    (normalised, near-identical spelling, or ``similarity`` at the threshold; see
+    :func:`line_mcp.core.concepts.find_duplicate`).
+
+    Example:
+        >>> concept_error("Jelly fish", ["jellyfish"])
+        "'Jelly fish' repeats 'jellyfish', which was already proposed"
+        >>> concept_error("   ")
+        'the concept is empty'
+    """
+    concept = clean_concept(concept)
+    if not concept:
+        return "the concept is empty"
     if concept_key(concept) in _PLACEHOLDERS:
-        return ParsedAnswer(
-            concept=None, reasoning=reasoning, error="the answer repeated the placeholder"
-        )
+        return "the answer repeated the placeholder"
     if not re.search(r"[A-Za-z]", concept):
-        return ParsedAnswer(
-            concept=None, reasoning=reasoning, error=f"{concept!r} contains no words"
-        )
+        return f"{concept!r} contains no words"
     n_words = len(concept.split())
     if n_words > max_words:
-        return ParsedAnswer(
-            concept=None,
-            reasoning=reasoning,
-            error=f"{concept!r} has {n_words} words; at most {max_words} are allowed",
-        )
+        return f"{concept!r} has {n_words} words; at most {max_words} are allowed"
     duplicate = find_duplicate(concept, forbidden, similarity)
     if duplicate is not None:
-        return ParsedAnswer(
-            concept=None,
-            reasoning=reasoning,
-            error=f"{concept!r} repeats {duplicate!r}, which was already proposed",
-        )
-    return ParsedAnswer(concept=concept, reasoning=reasoning)
+        return f"{concept!r} repeats {duplicate!r}, which was already proposed"
+    return None

@@ -8,8 +8,12 @@ changed that shares every backend whose spec did not change.
 from __future__ import annotations
 
 import functools
+import json
+import sys
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +42,51 @@ _DEPENDS: dict[str, tuple[str, ...]] = {
     "editor": ("editor", "device"),
 }
 _LOADED_BY_LOAD: tuple[Role, ...] = ("embedder", "target", "control", "generator", "proposer")
+#: The order a warm-up builds roles in: the order tools need them (a neuron check needs
+#: the target; drawing needs the embedder and generator; proposing needs the LLM last).
+WARM_UP_ORDER: tuple[Role, ...] = (
+    "target", "control", "embedder", "generator", "proposer", "editor"
+)  # fmt: skip
+_LOAD_TIMES = "load-seconds.json"  # past load times per spec, for the estimate
+
+
+@dataclass
+class LoadingStatus:
+    """Roles still being built by a warm-up, and how long they should take.
+
+    Attributes:
+        loading: The needed roles not built yet, in build order, as ``role (spec)``.
+        current: The role being built now, or None before the warm-up reaches one.
+        elapsed_s: Seconds since the warm-up started.
+        estimate_s: Seconds until every needed role is built, from the load times
+            measured on earlier starts over this workspace; None on a first start.
+    """
+
+    loading: list[str]
+    current: str | None
+    elapsed_s: float
+    estimate_s: float | None = None
+
+    def message(self) -> str:
+        when = (
+            f"about {self.estimate_s:.0f} s left"
+            if self.estimate_s is not None
+            else "no estimate yet (first start on this workspace)"
+        )
+        return (
+            f"the server is still loading its models ({', '.join(self.loading)}; "
+            f"{self.elapsed_s:.0f} s since start-up, {when}); call again shortly"
+        )
+
+
+@dataclass
+class _WarmUp:
+    order: list[Role]
+    started: float = field(default_factory=time.monotonic)
+    current: Role | None = None
+    current_since: float = 0.0
+    done: set[str] = field(default_factory=set)  # built or failed: no longer waited for
+    history: dict[str, float] = field(default_factory=dict)
 
 
 class NeuronError(LineError, ValueError):
@@ -75,6 +124,7 @@ class Backends:
         self.cache_dir = cache_dir
         self.lock = lock or threading.RLock()
         self.clock = Stopwatch()
+        self._warm_up: _WarmUp | None = None
         for role, backend in (prebuilt or {}).items():
             if role not in _DEPENDS:
                 raise ValueError(f"unknown role {role!r}; roles: {', '.join(_DEPENDS)}")
@@ -144,6 +194,86 @@ class Backends:
         """Build every backend now, so a bad spec fails before any run is stored."""
         for role in _LOADED_BY_LOAD:
             getattr(self, role)
+
+    def loaded(self, role: Role) -> bool:
+        """Whether ``role`` is built (an unset editor counts as built)."""
+        return role in self.__dict__ or (role == "editor" and self.config.editor is None)
+
+    def warm_up(self, order: Iterable[Role] = WARM_UP_ORDER) -> threading.Thread:
+        """Build the roles in ``order`` in a background thread, from now on.
+
+        Model calls are serialised by :attr:`lock` already; a caller that must not
+        block on a role still being built asks :meth:`loading` first. A role that
+        fails to build is left unbuilt: the first caller that needs it builds it
+        again and reads the error.
+        """
+        state = _WarmUp(order=[r for r in order if not self.loaded(r)])
+        state.history = self._load_history()
+        state.current = state.order[0] if state.order else None
+        state.current_since = state.started
+        self._warm_up = state
+        thread = threading.Thread(target=self._warm, args=(state,), daemon=True, name="warm-up")
+        thread.start()
+        return thread
+
+    def _warm(self, state: _WarmUp) -> None:
+        for role in state.order:
+            state.current, state.current_since = role, time.monotonic()
+            try:
+                getattr(self, role)
+                state.history[self._spec(role)] = round(time.monotonic() - state.current_since, 2)
+            except Exception as err:  # the first tool call that needs it reports it
+                print(f"[line-mcp] loading {role} failed: {err}", file=sys.stderr, flush=True)
+            state.done.add(role)
+        state.current = None
+        self._save_history(state.history)
+
+    def loading(self, roles: Iterable[Role]) -> LoadingStatus | None:
+        """What of ``roles`` a warm-up is still building, or None when nothing is awaited."""
+        state = self._warm_up
+        if state is None:
+            return None
+        waiting = [
+            r for r in state.order if r in set(roles) and r not in state.done and not self.loaded(r)
+        ]
+        if not waiting:
+            return None
+        now = time.monotonic()
+        # Every role up to the last one needed is built first (one thread, in order).
+        ahead = state.order[: state.order.index(waiting[-1]) + 1]
+        estimate: float | None = 0.0
+        for role in ahead:
+            if role in state.done or self.loaded(role):
+                continue
+            past = state.history.get(self._spec(role))
+            if past is None or estimate is None:
+                estimate = None
+                continue
+            spent = now - state.current_since if role == state.current else 0.0
+            estimate += max(1.0, past - spent)
+        return LoadingStatus(
+            loading=[f"{r} ({getattr(self.config, r)})" for r in waiting],
+            current=state.current,
+            elapsed_s=round(now - state.started, 1),
+            estimate_s=None if estimate is None else round(estimate, 1),
+        )
+
+    def _spec(self, role: Role) -> str:
+        return f"{role}:{getattr(self.config, role)}"
+
+    def _load_history(self) -> dict[str, float]:
+        try:
+            loaded = json.loads((self.cache_dir / _LOAD_TIMES).read_text())
+            return {str(k): float(v) for k, v in loaded.items()}
+        except (OSError, ValueError, AttributeError):
+            return {}
+
+    def _save_history(self, history: dict[str, float]) -> None:
+        try:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            (self.cache_dir / _LOAD_TIMES).write_text(json.dumps(history, indent=1))
+        except OSError:  # an estimate is a convenience; a read-only workspace still serves
+            pass
 
     def fingerprints(self) -> dict[str, str]:
         """Fingerprints of the backends built so far."""

@@ -23,7 +23,7 @@ import numpy as np
 from line_mcp.backends.base import AnswerScorer, LabelMatcher, SizedModel, SourceLabels
 from line_mcp.config import LoopConfig
 from line_mcp.core import prompts
-from line_mcp.core.answers import parse_answer
+from line_mcp.core.answers import concept_error, parse_answer
 from line_mcp.core.candidates import (
     Candidate,
     ConceptKnowledge,
@@ -130,8 +130,13 @@ class FreeTextStrategy:
         return Proposal(None, "", prompt, attempts)
 
     def _similarity(self, a: str, b: str) -> float:
-        vectors = self.backends.embedder.embed([a, b])
-        return float(vectors[0] @ vectors[1])
+        return embedding_similarity(self.backends, a, b)
+
+
+def embedding_similarity(backends: Backends, a: str, b: str) -> float:
+    """Cosine of two concepts' text embeddings (the near-duplicate check's similarity)."""
+    vectors = backends.embedder.embed([a, b])
+    return float(vectors[0] @ vectors[1])
 
 
 class CandidateRanker:
@@ -320,6 +325,16 @@ class Proposals:
         self.given_knowledge = knowledge
         self.free_text = FreeTextStrategy(backends)
         self.ranker = CandidateRanker(backends)
+
+    def concept_error(self, concept: str, taken: Sequence[str], config: LoopConfig) -> str | None:
+        """Why a concept from any proposer may not be recorded (None: it may): the rule
+        the built-in LLM's replies pass, embedding near-duplicates included."""
+        return concept_error(
+            concept,
+            taken,
+            config.max_concept_words,
+            functools.partial(embedding_similarity, self.backends),
+        )
 
     @functools.cached_property
     def knowledge(self) -> ConceptKnowledge:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import sys
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.exceptions import MCPError
+from mcp_types import CallToolResult, GetPromptResult, InputRequiredResult
+from mcp_types.jsonrpc import INVALID_PARAMS
+from pydantic import ValidationError
 
 from line_mcp.config import LoopConfig
 from line_mcp.errors import InputError
@@ -19,7 +23,7 @@ from line_mcp.server.jobs import JobManager
 from line_mcp.server.prompts import register_prompts
 from line_mcp.server.resources import register_resources
 from line_mcp.server.runs import RunDriver
-from line_mcp.server.tools import register_tools
+from line_mcp.server.tools import LOADING_WAIT_S, register_tools
 from line_mcp.service import LineService
 
 INSTRUCTIONS = """\
@@ -33,21 +37,71 @@ a label on held-out images. Runs are stored on disk and survive restarts. The pr
 label_neuron_workflow spells out the steps."""
 
 
+class LineServer(MCPServer):
+    """The SDK's server, with prompt argument errors as JSON-RPC invalid-params errors and
+    tool argument errors in plain words."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as err:
+            if isinstance(err.__cause__, ValidationError):
+                raise ToolError(plain_errors(name, err.__cause__)) from err.__cause__
+            raise
+
+    async def get_prompt(
+        self,
+        name: str,
+        arguments: dict[str, Any] | None = None,
+        context: Context[Any, Any] | None = None,
+    ) -> GetPromptResult | InputRequiredResult:
+        # The SDK turns a missing argument into an internal error; it is the caller's.
+        prompt = self._prompt_manager.get_prompt(name)
+        if prompt is None:
+            raise MCPError(INVALID_PARAMS, f"unknown prompt {name!r}; prompts/list names them")
+        given = arguments or {}
+        missing = [a.name for a in prompt.arguments or [] if a.required and a.name not in given]
+        if missing:
+            raise MCPError(
+                INVALID_PARAMS,
+                f"prompt {name!r} needs the argument(s) {', '.join(missing)}",
+                data={"missing": missing},
+            )
+        return await super().get_prompt(name, arguments, context)
+
+
+def plain_errors(tool: str, error: ValidationError) -> str:
+    """A tool's argument errors in plain words: which argument, what is wrong (no
+    documentation links, no echo of the value)."""
+    problems = []
+    for item in error.errors(include_url=False):
+        where = ".".join(str(part) for part in item["loc"]) or "arguments"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        problems.append(f"{where}: {message}")
+    return f"invalid arguments for {tool}: " + "; ".join(problems)
+
+
 def build_server(
     service: LineService,
     config: LoopConfig | None = None,
     *,
     preload: bool = False,
     name: str = "line-mcp",
+    loading_wait_s: float = LOADING_WAIT_S,
 ) -> MCPServer:
     """Build the LINE MCP server over one service (backends + workspace).
 
     Args:
         service: Backends and workspace; its progress callback is routed to jobs.
         config: The loop's numbers and seed for every run (default: the paper's).
-        preload: Load every backend in a background thread at startup, so the first
-            tool call does not pay for it.
+        preload: Load every backend in a background thread from start-up, in the
+            order tools need them; meanwhile a tool whose models are not loaded yet
+            waits up to ``loading_wait_s`` and then answers ``loading``, and
+            ``describe_target`` answers from what is known.
         name: Server name reported to clients.
+        loading_wait_s: How long a tool waits for a model still loading.
 
     Returns:
         An ``MCPServer``; ``server.run()`` serves stdio, or connect an in-memory
@@ -65,20 +119,20 @@ def build_server(
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncIterator[dict[str, Any]]:
         if preload:
-            threading.Thread(target=_preload, args=(service,), daemon=True).start()
+            service.backends.warm_up()
         try:
             yield {}
         finally:
             jobs.shutdown()
 
-    server: MCPServer = MCPServer(
+    server: MCPServer = LineServer(
         name,
         instructions=INSTRUCTIONS,
         version=_version(),
         lifespan=lifespan,
         log_level="WARNING",
     )
-    register_tools(server, driver)
+    register_tools(server, driver, loading_wait_s)
     register_resources(server, driver)
     register_prompts(server, driver)
     server.driver = driver  # type: ignore[attr-defined]  # for tests and scripts
@@ -94,13 +148,53 @@ def _version() -> str:
         return "0"
 
 
-def _preload(service: LineService) -> None:
-    try:
-        service.backends.load()
-        _ = service.backends.editor
-        print("[line-mcp] backends loaded", file=sys.stderr, flush=True)
-    except Exception as err:  # reported again by the first tool call that needs it
-        print(f"[line-mcp] loading backends failed: {err}", file=sys.stderr, flush=True)
+# --- stdio -------------------------------------------------------------------------------------
+
+
+def serve_stdio(server: MCPServer) -> None:
+    """Serve stdio until stdin closes; a line that is not JSON-RPC gets a JSON-RPC error
+    (-32700 not JSON, -32600 not a message) instead of the SDK's silence."""
+    import anyio
+
+    anyio.run(_serve_stdio, server)
+
+
+async def _serve_stdio(server: MCPServer) -> None:
+    import anyio
+    from mcp.server.stdio import stdio_server
+    from mcp.shared._context_streams import create_context_streams
+    from mcp.shared.message import SessionMessage
+    from mcp_types import ErrorData, JSONRPCError
+    from mcp_types.jsonrpc import INVALID_REQUEST, PARSE_ERROR
+    from pydantic import ValidationError
+
+    lowlevel = server._lowlevel_server
+    async with stdio_server() as (read_stream, write_stream):
+        sender, receiver = create_context_streams[SessionMessage | Exception](0)
+
+        async def answer_bad_lines() -> None:
+            async with sender:
+                async for item in read_stream:
+                    if not isinstance(item, Exception):
+                        await sender.send(item)
+                        continue
+                    not_json = isinstance(item, ValidationError) and any(
+                        e["type"] == "json_invalid" for e in item.errors()
+                    )
+                    code, what = (
+                        (PARSE_ERROR, "parse error: the line is not JSON")
+                        if not_json
+                        else (INVALID_REQUEST, "invalid request: not a JSON-RPC 2.0 message")
+                    )
+                    error = JSONRPCError(
+                        jsonrpc="2.0", id=None, error=ErrorData(code=code, message=what)
+                    )
+                    await write_stream.send(SessionMessage(error))
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(answer_bad_lines)
+            await lowlevel.run(receiver, write_stream, lowlevel.create_initialization_options())
+            group.cancel_scope.cancel()
 
 
 # --- streamable HTTP ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import contextlib
 import json
 import re
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -66,6 +67,22 @@ class Job:
     error: str | None = None
     cancel_event: threading.Event = field(default_factory=threading.Event)
     future: Future[Any] | None = None
+    started_at: float | None = None  # time.monotonic() when it started running
+
+    @property
+    def elapsed_s(self) -> float | None:
+        """Seconds since it started running, while it runs in this process (else None)."""
+        if self.status != "running" or self.started_at is None:
+            return None
+        return time.monotonic() - self.started_at
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left at the pace so far (units done per second), while running."""
+        elapsed = self.elapsed_s
+        if self.status != "running" or elapsed is None or not self.done or not self.total:
+            return None
+        return elapsed / self.done * max(0, self.total - self.done)
 
     @property
     def progress(self) -> float:
@@ -186,6 +203,7 @@ class JobManager:
             self._save(job)
             return
         job.status, job.message = "running", "started"
+        job.started_at = time.monotonic()
         self._save(job)
         self._local.job = job
         try:

@@ -27,25 +27,43 @@ class ControlInfo(BaseModel):
     )
 
 
+class LoadingView(BaseModel):
+    """The answer of a tool whose models are still loading after start-up: call again later."""
+
+    status: Literal["loading"] = "loading"
+    loading: list[str] = Field(description="roles not loaded yet, as 'role (spec)'")
+    current: str | None = Field(description="the role loading now")
+    elapsed_s: float = Field(description="seconds since start-up")
+    estimate_s: float | None = Field(
+        description="seconds until they are loaded (from earlier starts); null: unknown"
+    )
+    next: str
+
+
 class TargetInfo(BaseModel):
     """The model being explained and the backends in use."""
 
     target: str
     layer: str = Field(description="the layer whose neurons this server labels")
-    neurons: int = Field(description="neurons in the layer; valid indices are 0..neurons-1")
+    neurons: int | None = Field(
+        description="neurons in the layer; valid indices are 0..neurons-1 (null while loading)"
+    )
     neuron_names: list[str] | None = Field(
         None, description="first names of the neurons when they have one (class logits)"
     )
-    layers: dict[str, str] = Field(
+    layers: dict[str, str] | None = Field(
         description="layers the target offers (start the server with --layer to label another)"
     )
-    control: ControlInfo
+    control: ControlInfo | None
     backends: dict[str, Any] = Field(description="spec string of each role")
     editor: str | None = Field(description="image editor for ablate_concept; None: occlusion")
     loop: dict[str, Any] = Field(description="the loop's numbers (N iterations, |P| images...)")
-    vocabulary_ready: bool = Field(
+    vocabulary_ready: bool | None = Field(
         description="True: init_scoreboard answers at once; False: the first init of this "
         "layer scores the whole vocabulary as a background job (minutes on a CPU)"
+    )
+    loading: LoadingView | None = Field(
+        None, description="models still loading after start-up; null fields wait for them"
     )
     next: str = Field(description="what to call next")
 
@@ -83,9 +101,12 @@ class ProposalView(BaseModel):
     neuron: int
     step: Step
     concept: str | None = Field(description="None when every reply was rejected")
-    origin: ProposalOrigin | None = Field(
+    origin: Literal["llm", "summary"] = Field(
+        description="who proposed it, as the recorded step will say: the built-in LLM"
+    )
+    proposal_origin: ProposalOrigin | None = Field(
         None,
-        description="where the concept came from: the LLM's free text or a knowledge "
+        description="where the idea came from: the LLM's free text or a knowledge "
         "candidate (a WordNet relation, a bank label, a composition)",
     )
     reasoning: str
@@ -226,6 +247,10 @@ class JobView(BaseModel):
     run_id: str
     status: JobStatus
     progress: float = Field(description="0..1")
+    elapsed_s: float | None = Field(None, description="seconds since it started (while running)")
+    eta_s: float | None = Field(
+        None, description="estimated seconds left, from its pace so far (null: not yet known)"
+    )
     message: str
     error: str | None = None
     evaluation: EvaluationView | None = Field(

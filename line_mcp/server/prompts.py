@@ -3,15 +3,25 @@ a neuron's scoreboard (the same templates the built-in LLM gets)."""
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
 import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
 from mcp_types.jsonrpc import INVALID_PARAMS
+from pydantic import Field
 
 from line_mcp.core import prompts
 from line_mcp.errors import LineError
 from line_mcp.loop import open_run
 from line_mcp.server.runs import RunDriver
+
+F = TypeVar("F", bound=Callable[..., Any])
+NeuronArgument = Annotated[
+    str, Field(description="the neuron index, a whole number (describe_target gives the count)")
+]
 
 
 def _neuron(text: str) -> int:
@@ -28,8 +38,18 @@ def register_prompts(server: MCPServer, driver: RunDriver) -> None:
     """Add the workflow, proposal and summary prompts to ``server``."""
     config = driver.config
 
-    @server.prompt(title="Label a neuron with LINE")
-    def label_neuron_workflow(neuron: str) -> str:
+    def prompt(title: str) -> Callable[[F], F]:
+        """Register with the docstring, dedented onto one line, as the description."""
+
+        def register(function: F) -> F:
+            description = inspect.cleandoc(function.__doc__ or "").replace("\n", " ")
+            server.prompt(title=title, description=description)(function)
+            return function
+
+        return register
+
+    @prompt("Label a neuron with LINE")
+    def label_neuron_workflow(neuron: NeuronArgument) -> str:
         """Step-by-step instructions for labeling one neuron with the LINE tools."""
         n = _neuron(neuron)
         return (
@@ -71,14 +91,14 @@ def register_prompts(server: MCPServer, driver: RunDriver) -> None:
         )
         return filled.text
 
-    @server.prompt(title="LINE proposal prompt")
-    async def line_proposal(neuron: str) -> str:
+    @prompt("LINE proposal prompt")
+    async def line_proposal(neuron: NeuronArgument) -> str:
         """LINE's concept proposal prompt filled with the neuron's scoreboard and the concepts
         already tried: answer it, then pass the concept to update_scoreboard."""
         return await anyio.to_thread.run_sync(_filled, neuron, False)
 
-    @server.prompt(title="LINE summary prompt")
-    async def line_summary(neuron: str) -> str:
+    @prompt("LINE summary prompt")
+    async def line_summary(neuron: NeuronArgument) -> str:
         """LINE's summary prompt filled with the neuron's top concepts: answer with one
         concept that generalises them, then update_scoreboard with as_summary=true."""
         return await anyio.to_thread.run_sync(_filled, neuron, True)

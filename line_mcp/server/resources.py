@@ -1,4 +1,7 @@
-"""Resources: stored images, run records and scoreboards, read straight from the workspace."""
+"""Resources: stored images, run records and scoreboards, read straight from the workspace.
+
+A URI that names nothing stored (or a malformed id) is the SDK's resource-not-found
+error (:class:`ResourceNotFoundError`), not an internal error."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import json
 
 import anyio
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 
 from line_mcp.errors import LineError
 from line_mcp.server.runs import RunDriver
@@ -21,9 +24,9 @@ def register_resources(server: MCPServer, driver: RunDriver) -> None:
         try:
             path = workspace.image_path(image_id)
         except LineError as err:
-            raise ResourceError(str(err)) from None
+            raise ResourceNotFoundError(str(err)) from None
         if not path.exists():
-            raise ResourceError(f"image {image_id!r} is not stored in this workspace")
+            raise ResourceNotFoundError(f"image {image_id!r} is not stored in this workspace")
         return path.read_bytes()
 
     @server.resource(
@@ -67,9 +70,11 @@ def register_resources(server: MCPServer, driver: RunDriver) -> None:
         try:
             record = workspace.load_run(run_id)
         except LineError as err:
-            raise ResourceError(str(err)) from None
+            raise ResourceNotFoundError(str(err)) from None
         if record is None:
-            raise ResourceError(f"no run {run_id!r} in this workspace; line://runs lists them")
+            raise ResourceNotFoundError(
+                f"no run {run_id!r} in this workspace; line://runs lists them"
+            )
         return record.model_dump_json(indent=1)
 
     @server.resource(
@@ -86,11 +91,13 @@ def register_resources(server: MCPServer, driver: RunDriver) -> None:
         try:
             index = int(neuron)
         except ValueError:
-            raise ResourceError(f"bad neuron {neuron!r}: give a whole number such as 12") from None
+            raise ResourceNotFoundError(
+                f"bad neuron {neuron!r}: give a whole number such as 12"
+            ) from None
         try:
             return driver.board(index).model_dump_json(indent=1)
         except LineError as err:
-            raise ResourceError(f"bad neuron {neuron!r}: {err}") from None
+            raise ResourceNotFoundError(f"bad neuron {neuron!r}: {err}") from None
 
     @server.resource(
         "line://scoreboards/{neuron}",

@@ -135,7 +135,10 @@ class RunDriver:
         if status == "not_started":
             return "call init_scoreboard"
         if status == "finished":
-            return f"finished: the label is {record.label.concept!r}" if record.label else "done"
+            grade = f"call evaluate_label(neuron={record.neuron}) to grade it on held-out images"
+            if record.label:
+                return f"finished: the label is {record.label.concept!r}; {grade}"
+            return f"finished; {grade}"
         if record.pending is not None:
             return (
                 f"call update_scoreboard with concept {record.pending.concept!r} to score the "
@@ -279,7 +282,8 @@ class RunDriver:
             neuron=record.neuron,
             step=step,
             concept=concept,
-            origin=origin,
+            origin="summary" if step == "S" else "llm",  # as update_scoreboard records it
+            proposal_origin=origin,
             reasoning=reasoning,
             attempts=len(attempts),
             rejected=[a.error for a in attempts if a.error],
@@ -338,20 +342,14 @@ class RunDriver:
         )
 
     def _check_concept(self, record: RunRecord, concept: str) -> None:
-        words = len(concept.split())
-        limit = self.config.max_concept_words
-        if not 1 <= words <= limit:
-            raise RunStateError(
-                f"a concept is 1 to {limit} words (LINE keeps concepts short so they can be "
-                f"drawn); got {words} in {concept!r}"
-            )
-        key = concept_key(concept)
+        # The built-in LLM's rule (normalised, near-duplicate and embedding checks).
         taken = [*record.proposed(), *(e.concept for e in record.scoreboard())]
-        clash = next((t for t in taken if concept_key(t) == key), None)
-        if clash is not None:
+        error = self.service.proposals.concept_error(concept, taken, self.config)
+        if error is not None:
             raise RunStateError(
-                f"{concept!r} was already tried or is on the board (as {clash!r}); "
-                "propose a new concept"
+                f"{error}; propose a new concept (one already tried or on the board, or a "
+                f"near-duplicate of one, may not be recorded; a concept is 1 to "
+                f"{self.config.max_concept_words} words)"
             )
 
     # --- the whole loop as a job -------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -16,11 +17,13 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
+from line_mcp.backends.registry import Role
 from line_mcp.core.composition import ConceptError
 from line_mcp.core.provenance import describe
 from line_mcp.core.records import AblationResult
+from line_mcp.engine.backends import WARM_UP_ORDER, Backends
 from line_mcp.errors import InputError, LineError
 from line_mcp.server.images import MAX_THUMBNAILS, image_blocks, image_uri
 from line_mcp.server.jobs import Job
@@ -33,12 +36,14 @@ from line_mcp.server.models import (
     ImageActivation,
     ImageView,
     JobView,
+    LoadingView,
     ProposalView,
     ScoresView,
     TargetInfo,
     UpdateView,
 )
 from line_mcp.server.runs import RunDriver
+from line_mcp.server.schemas import compact_schema
 
 T = TypeVar("T")
 logger = logging.getLogger("line_mcp.server")
@@ -48,10 +53,31 @@ MAX_IMAGES_PER_CALL = 16
 MAX_CONCEPTS_PER_CALL = 8
 MAX_ACTIVATION_IMAGES = 64
 MAX_NEURONS_PER_CALL = 64
+#: How long a tool waits for a model still loading at start-up before it answers
+#: ``loading`` (well inside the ~60 s a client waits for a tool call).
+LOADING_WAIT_S = 15.0
 
+# The roles each tool needs built before it can answer (the others build lazily).
+_NEURON: tuple[Role, ...] = ("target",)
+_DRAW: tuple[Role, ...] = ("target", "embedder", "generator")
+_VOCABULARY: tuple[Role, ...] = ("target", "control", "embedder", "generator")
+_PROPOSE: tuple[Role, ...] = ("target", "embedder", "proposer")
+
+
+def _has_letters(concept: str) -> str:
+    if not re.search(r"[A-Za-z]", concept):
+        raise ValueError("a concept needs words (letters), e.g. 'striped fur'")
+    return concept
+
+
+# Strict: a neuron is a JSON integer, never true or "1".
 Neuron = Annotated[
     int,
-    Field(ge=0, description="neuron index in the server's layer (describe_target gives the count)"),
+    Field(
+        ge=0,
+        strict=True,
+        description="neuron index in the server's layer (describe_target gives the count)",
+    ),
 ]
 Concept = Annotated[
     str,
@@ -60,11 +86,19 @@ Concept = Annotated[
         max_length=80,
         description="a short visual concept, 1-3 words, e.g. 'striped fur'",
     ),
+    AfterValidator(_has_letters),
 ]
 JobId = Annotated[str, Field(min_length=1, max_length=64, description="id from label_neuron")]
 
-READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
-WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
+READ = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+WRITE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
+)
+#: Writes whose repetition changes nothing more (a stored run is reopened, cached images
+#: are returned, an active job is returned again).
+REPEATABLE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
 
 
 async def offload(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -100,6 +134,33 @@ def board_rank(score: float, board_scores: list[float]) -> int:
     return 1 + sum(s > score + 1e-5 * max(1.0, abs(score)) for s in board_scores)
 
 
+async def until_loaded(
+    backends: Backends, roles: tuple[Role, ...], wait_s: float
+) -> CallToolResult | None:
+    """Wait up to ``wait_s`` for the warm-up to build ``roles``; a ``loading`` result if
+    it has not by then, None once they are built (or when no warm-up runs)."""
+    deadline = anyio.current_time() + wait_s
+    while (status := backends.loading(roles)) is not None:
+        if anyio.current_time() >= deadline:
+            retry = status.estimate_s if status.estimate_s is not None else 10.0
+            view = LoadingView(
+                loading=status.loading,
+                current=status.current,
+                elapsed_s=status.elapsed_s,
+                estimate_s=status.estimate_s,
+                next=f"call this tool again in about {max(2.0, retry):.0f} s; "
+                "describe_target answers meanwhile",
+            )
+            text = f"loading: {status.message()}"
+            return CallToolResult(
+                content=[TextContent(text=text)],
+                structured_content=view.model_dump(mode="json"),
+                is_error=True,
+            )
+        await anyio.sleep(0.2)
+    return None
+
+
 def job_view(job: Job) -> JobView:
     if job.kind == "evaluate_label":
         hint = {
@@ -113,7 +174,7 @@ def job_view(job: Job) -> JobView:
         hint = {
             "queued": "poll job_status",
             "running": "poll job_status every few seconds; get_scoreboard shows the board so far",
-            "finished": "call job_result",
+            "finished": "call job_result for the label, then evaluate_label to grade it",
             "failed": "read error; get_scoreboard shows the saved steps; label_neuron resumes",
             "cancelled": "the saved steps are kept; label_neuron resumes the run",
         }[job.status]
@@ -125,6 +186,8 @@ def job_view(job: Job) -> JobView:
         run_id=job.run_id,
         status=job.status,
         progress=round(job.progress, 4),
+        elapsed_s=None if job.elapsed_s is None else round(job.elapsed_s, 1),
+        eta_s=None if job.eta_s is None else round(job.eta_s, 1),
         message=job.message,
         error=job.error,
         evaluation=job.result if finished_evaluation else None,
@@ -132,17 +195,45 @@ def job_view(job: Job) -> JobView:
     )
 
 
-def register_tools(server: MCPServer, driver: RunDriver) -> None:
-    """Add every LINE tool to ``server``."""
+def register_tools(
+    server: MCPServer, driver: RunDriver, loading_wait_s: float = LOADING_WAIT_S
+) -> None:
+    """Add every LINE tool to ``server``.
+
+    Args:
+        server: The server to add them to.
+        driver: The runs, jobs and service the tools work on.
+        loading_wait_s: How long a tool waits for a model still loading at start-up
+            before it answers ``loading``.
+    """
     service, config = driver.service, driver.config
     workspace = service.workspace
 
-    def tool(annotations: ToolAnnotations) -> Callable[[Callable[..., Any]], Any]:
-        """Register with the docstring, dedented, as the description the LLM reads."""
+    def tool(
+        title: str, annotations: ToolAnnotations, needs: tuple[Role, ...] = ()
+    ) -> Callable[[Callable[..., Any]], Any]:
+        """Register with the docstring, dedented, as the description the LLM reads; the
+        tool answers ``loading`` while a role in ``needs`` is still loading."""
 
         def register(function: Callable[..., Any]) -> Any:
             description = inspect.cleandoc(function.__doc__ or "").replace("\n", " ")
-            server.add_tool(function, description=description, annotations=annotations)
+
+            @functools.wraps(function)  # keeps the signature the SDK reads the schemas from
+            async def gated(*args: Any, **kwargs: Any) -> Any:
+                waiting = await until_loaded(service.backends, needs, loading_wait_s)
+                return waiting if waiting is not None else await function(*args, **kwargs)
+
+            entry = gated if needs else function
+            annotations_ = annotations.model_copy(update={"title": title})
+            server.add_tool(entry, title=title, description=description, annotations=annotations_)
+            # Publish smaller schemas (validation on the server uses the models, not these).
+            added = server._tool_manager.get_tool(function.__name__)
+            if added is not None:
+                added.parameters = compact_schema(added.parameters)
+                if added.fn_metadata.output_schema is not None:
+                    added.fn_metadata.output_schema = compact_schema(
+                        added.fn_metadata.output_schema, result=True
+                    )
             return function
 
         return register
@@ -150,30 +241,51 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
     # --- orientation -------------------------------------------------------------------------
 
     def _describe() -> TargetInfo:
-        described = service.backends.describe()
-        control = service.backends.control
-        names = service.backends.target.neuron_names()
-        return TargetInfo(
-            target=described["target"],
-            layer=described["layer"],
-            neurons=described["neurons"],
-            neuron_names=names[:20] if names else None,
-            layers=described["layers"],
-            control=ControlInfo(
+        # Answers from what is built: while the warm-up runs, the parts that need a
+        # model still loading are null and 'loading' says what they wait for.
+        backends = service.backends
+        target_ready = backends.loading(("target",)) is None
+        control_ready = backends.loading(("control",)) is None
+        target = backends.target if target_ready else None
+        control_info = None
+        if control_ready:
+            control = backends.control
+            control_info = ControlInfo(
                 name=control.name,
                 labels=len(control.labels()),
                 images=len(control.items()),
                 init_scoring=service.vocabulary.resolved_init_scoring(config),  # type: ignore[arg-type]
-            ),
-            backends=described["backends"],
+            )
+        names = target.neuron_names() if target else None
+        waiting = backends.loading(WARM_UP_ORDER)
+        loading = None
+        if waiting is not None:
+            loading = LoadingView(
+                loading=waiting.loading,
+                current=waiting.current,
+                elapsed_s=waiting.elapsed_s,
+                estimate_s=waiting.estimate_s,
+                next="tools that need these models answer 'loading' until they are loaded",
+            )
+        return TargetInfo(
+            target=target.name if target else service.config.target,
+            layer=target.layer if target else service.config.layer,
+            neurons=target.num_neurons if target else None,
+            neuron_names=names[:20] if names else None,
+            layers=target.layers() if target else None,
+            control=control_info,
+            backends=service.config.to_dict(),
             editor=service.config.editor,
             loop=config.to_dict(),
-            vocabulary_ready=service.vocabulary.ready(config),
+            vocabulary_ready=(
+                service.vocabulary.ready(config) if backends.loading(_VOCABULARY) is None else None
+            ),
+            loading=loading,
             next="pick a neuron and call init_scoreboard (or label_neuron to run the whole "
             "loop as a background job)",
         )
 
-    @tool(READ)
+    @tool("Describe the model", READ)
     async def describe_target() -> TargetInfo:
         """Call this first. Describes the vision model being explained: the layer this server
         labels and its neuron count (valid neuron indices), the other layers, the control set
@@ -183,7 +295,7 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
 
     # --- a neuron's run ----------------------------------------------------------------------
 
-    @tool(WRITE)
+    @tool("Start a neuron's run", REPEATABLE, needs=_VOCABULARY)
     async def init_scoreboard(neuron: Neuron) -> BoardView:
         """Start (or reopen) a neuron's LINE run and return its scoreboard: the 5 best
         vocabulary labels plus 5 random ones, each with its score (the neuron's mean
@@ -193,14 +305,14 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
         Runs are stored on disk: calling it again never resets a run."""
         return await offload(driver.init, neuron)
 
-    @tool(READ)
+    @tool("Show a neuron's run", READ, needs=_NEURON)
     async def get_scoreboard(neuron: Neuron) -> BoardView:
         """A neuron's run as stored: status, scoreboard (best first), the step it is at,
         concepts already tried (forbidden as proposals), the pending proposal, and the label
         once finished. 'next' says what to call."""
         return await offload(driver.board, neuron)
 
-    @tool(WRITE)
+    @tool("Propose the next concept", WRITE, needs=_PROPOSE)
     async def propose_concept(neuron: Neuron) -> ProposalView:
         """Ask the server's built-in LLM for the next concept of a neuron's run, from its
         scoreboard and the concepts already tried (LINE's proposal prompt). The concept is
@@ -209,19 +321,20 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
         recorded as skipped."""
         return await offload(driver.propose, neuron, False)
 
-    @tool(WRITE)
+    @tool("Propose the summary concept", WRITE, needs=_PROPOSE)
     async def summarize_scoreboard(neuron: Neuron) -> ProposalView:
         """LINE's summary step, after the N iterations: the built-in LLM sees the top 3
         concepts and proposes one concept that generalises them. Pass it to update_scoreboard
         to score it; that finishes the run and sets the label (the best entry)."""
         return await offload(driver.propose, neuron, True)
 
-    @tool(WRITE)
+    @tool("Record a step", WRITE, needs=_DRAW)
     async def update_scoreboard(
         neuron: Neuron,
         concept: Concept,
         as_summary: Annotated[
-            bool, Field(description="record your concept as the final summary step 'S'")
+            bool,
+            Field(strict=True, description="record your concept as the final summary step 'S'"),
         ] = False,
         reasoning: Annotated[
             str, Field(max_length=2000, description="why you chose it (kept in the record)")
@@ -258,13 +371,16 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
             ],
         )
 
-    @tool(WRITE)
+    @tool("Draw a concept", REPEATABLE, needs=("embedder", "generator"))
     async def generate_images(
         concept: Concept,
         n_images: Annotated[
             int | None,
             Field(
-                ge=1, le=MAX_IMAGES_PER_CALL, description="images to draw (default: the loop's |P|)"
+                ge=1,
+                le=MAX_IMAGES_PER_CALL,
+                strict=True,
+                description="images to draw (default: the loop's |P|)",
             ),
         ] = None,
     ) -> Annotated[CallToolResult, GeneratedImages]:
@@ -313,10 +429,10 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
             raise InputError(f"no file at {path!r} in the workspace {str(root)!r}")
         return resolved
 
-    @tool(READ)
+    @tool("Read activations", READ, needs=_NEURON)
     async def get_activations(
         neurons: Annotated[
-            list[int],
+            list[Annotated[int, Field(strict=True)]],
             Field(min_length=1, max_length=MAX_NEURONS_PER_CALL, description="neuron indices"),
         ],
         image_ids: Annotated[
@@ -383,7 +499,7 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
             board_max=board_scores[0] if board else None,
         )
 
-    @tool(READ)
+    @tool("Score concepts", READ, needs=_DRAW)
     async def score_concept(
         neuron: Neuron,
         concepts: Annotated[
@@ -407,12 +523,12 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
             blocks += await offload(image_blocks, workspace, ids, scored.concept, left)
         return with_images(result, blocks)
 
-    @tool(WRITE)
+    @tool("Ablate a concept", WRITE, needs=("target", "editor"))
     async def ablate_concept(
         neuron: Neuron,
         image_id: Annotated[str, Field(description="a stored image id (e.g. from score_concept)")],
         concept: Concept,
-        seed: Annotated[int, Field(description="the editor's seed")] = 0,
+        seed: Annotated[int, Field(strict=True, description="the editor's seed")] = 0,
     ) -> Annotated[CallToolResult, AblationResult]:
         """Check causally whether a concept drives the neuron: remove it from an image and
         compare the neuron's activation before and after (relative_drop near 1 = the response
@@ -425,7 +541,7 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
 
     # --- the whole loop as a background job --------------------------------------------------
 
-    @tool(WRITE)
+    @tool("Label a neuron (job)", REPEATABLE, needs=_NEURON)
     async def label_neuron(neuron: Neuron) -> JobView:
         """Run the whole LINE loop for a neuron with the built-in LLM (initial board, N
         proposals, summary step) as a background job. Returns a job id at once; poll
@@ -433,14 +549,15 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
         from its last saved step; a finished run returns at once."""
         return job_view(await offload(driver.start_label_job, neuron))
 
-    @tool(WRITE)
+    @tool("Grade a label (job)", WRITE, needs=_NEURON)
     async def evaluate_label(
         neuron: Neuron,
         label: Annotated[
             Concept | None, Field(description="the label to grade; default: the run's label")
         ] = None,
         images: Annotated[
-            int, Field(ge=5, le=50, description="label images to draw (CoSy uses 50)")
+            int,
+            Field(ge=5, le=50, strict=True, description="label images to draw (CoSy uses 50)"),
         ] = 20,
     ) -> JobView:
         """Grade a label the way the field does (CoSy): draw it with the evaluation prompt
@@ -451,7 +568,7 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
         on a layer also reads the control set (a minute or two on a CPU)."""
         return job_view(await offload(driver.start_evaluation_job, neuron, label, images))
 
-    @tool(READ)
+    @tool("Job status", READ)
     async def job_status(job_id: JobId) -> JobView:
         """Status and progress of a background job (label_neuron, evaluate_label or an
         initialising init_scoreboard): queued, running, finished, failed or cancelled; a
@@ -476,13 +593,13 @@ def register_tools(server: MCPServer, driver: RunDriver) -> None:
             )
         return driver.board(job.neuron)
 
-    @tool(READ)
+    @tool("Job result", READ, needs=_NEURON)
     async def job_result(job_id: JobId) -> BoardView:
         """The result of a finished job: the neuron's run with its scoreboard (best first) and
         its label. Errors while the job is still running: poll job_status first."""
         return await offload(_job_result, job_id)
 
-    @tool(WRITE)
+    @tool("Cancel a job", REPEATABLE)
     async def cancel_job(job_id: JobId) -> JobView:
         """Stop a background job after the step in progress. Every saved step is kept;
         label_neuron resumes the run later."""
