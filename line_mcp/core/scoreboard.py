@@ -9,6 +9,8 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from line_mcp.errors import InputError
+
 Step = int | Literal["S"]
 Origin = Literal["vocabulary", "llm", "summary", "client"]
 
@@ -114,7 +116,7 @@ def initial_scoreboard(
     if len(concepts) != len(scores):
         raise ValueError(f"{len(concepts)} concepts but {len(scores)} scores")
     if len(concepts) < n_top + n_random:
-        raise ValueError(
+        raise InputError(
             f"the vocabulary has {len(concepts)} concepts; the initial scoreboard needs "
             f"at least {n_top + n_random} (top {n_top} + {n_random} random)"
         )

@@ -68,6 +68,7 @@ class Job:
     cancel_event: threading.Event = field(default_factory=threading.Event)
     future: Future[Any] | None = None
     started_at: float | None = None  # time.monotonic() when it started running
+    outcome: str | None = None  # the work's one-line result, shown as the finished message
 
     @property
     def elapsed_s(self) -> float | None:
@@ -208,7 +209,7 @@ class JobManager:
         self._local.job = job
         try:
             job.result = work(job)
-            job.status, job.message = "finished", "finished"
+            job.status, job.message = "finished", job.outcome or "finished"
         except JobCancelled:
             job.status, job.message = "cancelled", "cancelled; the run record keeps every step"
         except LineError as err:  # a job's failure is reported through job_status

@@ -354,21 +354,39 @@ class RunDriver:
 
     # --- the whole loop as a job -------------------------------------------------------------
 
-    def start_label_job(self, neuron: int) -> Job:
-        """Run (or resume) the canonical loop for the neuron in the background."""
+    def start_label_job(self, neuron: int, concepts: int = 1) -> Job:
+        """Run (or resume) the canonical loop for the neuron in the background.
+
+        ``concepts`` > 1 finds up to that many concepts (:mod:`line_mcp.polysemantic`):
+        after the first label, the loop restarts with every earlier label and its
+        near-duplicates forbidden; each concept is its own run record.
+        """
         run_id = self.run_id(neuron)
-        total = 1 + self.config.iterations + int(self.config.summary)
+        per_run = 1 + self.config.iterations + int(self.config.summary)
+        total = per_run * concepts
 
         def work(job: Job) -> BoardView:
             def on_step(record: RunRecord) -> None:
-                done = 1 + len(record.steps)
+                done = per_run * (record.concept_index - 1) + 1 + len(record.steps)
                 last = record.steps[-1] if record.steps else None
                 what = f"step {last.step}: {last.concept or 'skipped'}" if last else "initial board"
+                if concepts > 1:
+                    what = f"concept {record.concept_index} of {concepts}, {what}"
                 job.report(what, done, total)
 
             with self.locked(run_id, timeout=None):
-                record = label_neuron(self.service, neuron, self.config, on_step=on_step)
-            return self.board(neuron, record)
+                if concepts == 1:
+                    record = label_neuron(self.service, neuron, self.config, on_step=on_step)
+                    return self.board(neuron, record)
+                from line_mcp.polysemantic import label_concepts
+
+                runs = label_concepts(self.service, neuron, self.config, concepts, on_step)
+            job.outcome = "finished; concepts: " + "; ".join(
+                f"{r.label.concept} ({r.label.score:.3f}, run {r.run_id})"
+                for r in runs
+                if r.label is not None
+            )
+            return self.board(neuron, runs[0])
 
         return self.jobs.submit("label_neuron", neuron, run_id, work)
 

@@ -542,12 +542,25 @@ def register_tools(
     # --- the whole loop as a background job --------------------------------------------------
 
     @tool("Label a neuron (job)", REPEATABLE, needs=_NEURON)
-    async def label_neuron(neuron: Neuron) -> JobView:
+    async def label_neuron(
+        neuron: Neuron,
+        concepts: Annotated[
+            int,
+            Field(
+                ge=1,
+                le=5,
+                strict=True,
+                description="find up to this many concepts (polysemantic neurons): after "
+                "each label the loop restarts with the earlier labels forbidden",
+            ),
+        ] = 1,
+    ) -> JobView:
         """Run the whole LINE loop for a neuron with the built-in LLM (initial board, N
         proposals, summary step) as a background job. Returns a job id at once; poll
-        job_status (progress 0..1), then job_result for the label. Resumes a stopped run
+        job_status (progress 0..1), then job_result for the label (with concepts > 1 the
+        finished job_status message lists every concept and its run). Resumes a stopped run
         from its last saved step; a finished run returns at once."""
-        return job_view(await offload(driver.start_label_job, neuron))
+        return job_view(await offload(driver.start_label_job, neuron, concepts))
 
     @tool("Grade a label (job)", WRITE, needs=_NEURON)
     async def evaluate_label(

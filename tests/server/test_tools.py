@@ -526,3 +526,25 @@ def test_thumbnail_links_describe_what_a_composed_image_was_made_of(tmp_path):
     )  # fmt: skip
     link = image_blocks(workspace, ["a" * 24])[-1]
     assert link.description == "full-size image; drawn from 'cat' (tuxpaint:cat, 1.00), colour red"
+
+
+async def test_label_neuron_finds_several_concepts_in_one_job(make_server, monkeypatch):
+    from line_mcp import polysemantic
+
+    # The fake embedder counts letters ("colour 1" ~ "colour 2"): only exact bags count here.
+    monkeypatch.setattr(polysemantic, "NEAR_DUPLICATE_SIMILARITY", 0.999)
+    server = make_server()
+    async with Client(server) as client:
+        text = await call_error(client, "label_neuron", neuron=2, concepts=0)
+        assert "concepts" in text
+        job, _ = await call(client, "label_neuron", neuron=2, concepts=2)
+        server.driver.jobs.wait(job["job_id"], timeout=120)
+        status, _ = await call(client, "job_status", job_id=job["job_id"])
+        assert status["status"] == "finished" and status["progress"] == 1.0
+        assert status["message"].startswith("finished; concepts: ")
+        runs = [r for r in server.driver.service.workspace.load_runs(["all"]) if r.neuron == 2]
+        assert sorted(r.concept_index for r in runs) == [1, 2]
+        second = next(r for r in runs if r.concept_index == 2)
+        first = next(r for r in runs if r.concept_index == 1)
+        assert second.excluded == [first.label.concept] and second.first_run == first.run_id
+        assert second.label.concept in status["message"]
