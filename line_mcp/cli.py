@@ -295,14 +295,17 @@ def _draw(args: argparse.Namespace) -> int:
     import re
 
     from line_mcp.config import LoopConfig
+    from line_mcp.core.concepts import checked_concept
     from line_mcp.core.provenance import describe
     from line_mcp.engine.drawing import draw_requests
     from line_mcp.service import LineService
 
     if not 1 <= args.images <= 64:
         raise InputError(f"--images must be 1 to 64, got {args.images}")
+    loop = LoopConfig(seed=args.seed)
+    args.concept = checked_concept(args.concept, loop.max_concept_words)
     service = LineService(_backends(args), args.workspace)
-    requests = draw_requests(args.concept, args.images, LoopConfig(seed=args.seed))
+    requests = draw_requests(args.concept, args.images, loop)
     drawn = service.backends.generator.generate(requests)  # a concept it cannot show raises here
     slug = re.sub(r"[^a-z0-9]+", "-", args.concept.lower()).strip("-") or "concept"
     out = Path(args.out) if args.out else service.workspace.root / "draw" / slug
@@ -326,6 +329,8 @@ def _draw(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from line_mcp.config import LoopConfig
+    from line_mcp.core.concepts import checked_concept
     from line_mcp.evaluation.cosy import (
         EvaluationConfig,
         evaluate_labels,
@@ -338,7 +343,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.label is not None:
         if not args.neurons:
             raise InputError("--label needs --neurons (which neurons the label describes)")
-        rows = [LabelRow(n, args.label) for n in parse_neurons(args.neurons)]
+        label = checked_concept(args.label, LoopConfig().max_concept_words)
+        rows = [LabelRow(n, label) for n in parse_neurons(args.neurons)]
     elif args.neurons:
         raise InputError("--neurons goes with --label only; runs and CSVs name their neurons")
     elif args.run is not None:

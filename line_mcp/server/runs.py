@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from line_mcp.config import LoopConfig
-from line_mcp.core.concepts import concept_key
+from line_mcp.core.concepts import checked_concept, concept_key
 from line_mcp.core.records import PendingProposal, RunRecord
 from line_mcp.engine.proposals import Proposal
 from line_mcp.engine.stopwatch import Stopwatch
@@ -299,7 +299,7 @@ class RunDriver:
         "llm"/"summary", with its prompt and replies); any other concept is the
         client's own (origin "client").
         """
-        concept = " ".join(concept.split())
+        concept = checked_concept(concept, self.config.max_concept_words)
         run_id = self.run_id(neuron)
         with self.locked(run_id):
             record = self._started(neuron)
@@ -398,6 +398,8 @@ class RunDriver:
         from line_mcp.evaluation.labels import LabelRow
 
         run_id = self.run_id(neuron)
+        if label is not None:
+            label = checked_concept(label, self.config.max_concept_words)
         if label is None:
             record = self.service.workspace.load_run(run_id)
             if record is None or record.label is None:
