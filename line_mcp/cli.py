@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from line_mcp.core.records import RunRecord
 
 DEFAULT_WORKSPACE = "line-workspace"
+#: The most neurons one command may name (a layer's range is checked once it is loaded).
+MAX_NEURONS = 100_000
 
 
 def parse_neurons(text: str) -> list[int]:
@@ -38,6 +40,8 @@ def parse_neurons(text: str) -> list[int]:
             ) from None
         if first > last or first < 0:
             raise InputError(f"bad neuron range {part!r}: write low-high with 0 <= low <= high")
+        if last - first + 1 + len(neurons) > MAX_NEURONS:
+            raise InputError(f"{text!r} names more than {MAX_NEURONS} neurons; name fewer")
         neurons.extend(range(first, last + 1))
     if any(n < 0 for n in neurons):
         raise InputError(f"neuron indices must be >= 0, got {text!r}")
@@ -206,6 +210,8 @@ def _serve(args: argparse.Namespace) -> int:
     from line_mcp.server.app import serve_http, serve_stdio
     from line_mcp.service import LineService
 
+    if args.http and not 1 <= args.port <= 65535:
+        raise InputError(f"--port must be 1 to 65535, got {args.port}")
     load_plugins(args.plugin)
     service = LineService(_backends(args), args.workspace, progress=StderrProgress())
     server = build_server(service, _loop_config(args), preload=not args.no_preload)
