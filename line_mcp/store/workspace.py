@@ -65,6 +65,33 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+def set_aside(path: Path, what_is_wrong: str, lost: str) -> Path:
+    """Move a damaged file aside as ``NAME.damaged-TIMESTAMP`` and say so on stderr and in
+    the log.
+
+    Args:
+        path: The damaged file (its SQLite ``-wal``/``-shm`` companions move with it).
+        what_is_wrong: Why it cannot be used, e.g. "is not valid JSON (...)".
+        lost: What was lost and what will be redone.
+
+    Returns:
+        Where the file now is.
+    """
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    moved = path.with_name(f"{path.name}.damaged-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        companion = path.with_name(path.name + suffix)
+        if companion.exists():
+            os.replace(companion, companion.with_name(moved.name + suffix))
+    message = (
+        f"line-mcp: warning: {path.parent.name}/{path.name} {what_is_wrong}; moved aside to "
+        f"{moved.name}. Lost: {lost}."
+    )
+    logger.warning("%s", message)
+    print(message, file=sys.stderr, flush=True)
+    return moved
+
+
 def image_id_for(generator_fingerprint: str, prompt: str, seed: int) -> str:
     """The content address of a drawn image: generator, prompt and seed fix it."""
     return hashlib.sha256(f"{generator_fingerprint}\x1f{prompt}\x1f{seed}".encode()).hexdigest()[
@@ -104,7 +131,7 @@ class Workspace:
         try:
             self._db = self._open_cache()
         except sqlite3.DatabaseError as err:  # not a database, or a damaged one
-            self.set_aside(
+            set_aside(
                 self.root / "cache.sqlite",
                 f"is not a usable SQLite database ({err})",
                 "the image index and cached activations; images and activations are "
@@ -140,31 +167,6 @@ class Workspace:
             )
             db.execute(f"PRAGMA user_version={versions.SQLITE_SCHEMA}")
         db.execute("SELECT count(*) FROM images").fetchone()  # reads the table's pages
-
-    def set_aside(self, path: Path, what_is_wrong: str, lost: str) -> Path:
-        """Move a damaged file aside as ``NAME.damaged-TIMESTAMP`` and say so on stderr.
-
-        Args:
-            path: The damaged file (its SQLite ``-wal``/``-shm`` companions move with it).
-            what_is_wrong: Why it cannot be used, e.g. "is not valid JSON (...)".
-            lost: What was lost and what will be redone.
-
-        Returns:
-            Where the file now is.
-        """
-        stamp = time.strftime("%Y%m%dT%H%M%S")
-        moved = path.with_name(f"{path.name}.damaged-{stamp}")
-        for suffix in ("", "-wal", "-shm"):
-            companion = path.with_name(path.name + suffix)
-            if companion.exists():
-                os.replace(companion, companion.with_name(moved.name + suffix))
-        message = (
-            f"line-mcp: warning: {path.relative_to(self.root)} {what_is_wrong}; moved aside to "
-            f"{moved.name}. Lost: {lost}."
-        )
-        logger.warning("%s", message)
-        print(message, file=sys.stderr, flush=True)
-        return moved
 
     def _forget_missing_images(self) -> None:
         """Index rows whose pixels are gone from images/ become unstored (redrawn on demand)."""
@@ -348,7 +350,7 @@ class Workspace:
         try:
             raw = json.loads(path.read_bytes())
         except (ValueError, UnicodeDecodeError) as err:  # truncated or overwritten
-            self.set_aside(
+            set_aside(
                 path,
                 f"is not valid JSON ({err})",
                 f"run {run_id!r}; it is redone from the start when labelled again",
@@ -358,7 +360,7 @@ class Workspace:
         try:
             return RunRecord.model_validate(data)
         except ValidationError as err:
-            self.set_aside(
+            set_aside(
                 path,
                 f"is not a valid run record ({user_message(err)[:200]})",
                 f"run {run_id!r}; it is redone from the start when labelled again",
