@@ -393,7 +393,27 @@ def _evaluate(args: argparse.Namespace) -> int:
 
         atomic_write_bytes(Path(args.output), report.model_dump_json(indent=1).encode())
         print(f"report: {args.output}")
+    pages = _refresh_pages(args.workspace, backends.target, report.scores)
+    if pages is not None:
+        print(f"run pages with these grades: {pages}")
     return 0
+
+
+def _refresh_pages(workspace_path: str, target: str, scores: Sequence[Any]) -> Path | None:
+    """Rewrite the report pages of the runs whose neurons were just graded (None: no such run)."""
+    from line_mcp.report import write_reports
+    from line_mcp.store import Workspace
+
+    workspace = Workspace(workspace_path)
+    graded = {(s.layer, s.neuron) for s in scores}
+    records = [
+        r
+        for r in workspace.load_runs(["all"])
+        if (r.layer, r.neuron) in graded and r.backends.get("target") == target
+    ]
+    if not records:
+        return None
+    return write_reports(workspace, records, workspace.root / "reports")
 
 
 def _given(args: argparse.Namespace, model: type[Any]) -> dict[str, Any]:
@@ -539,7 +559,8 @@ def _run_loop(args: argparse.Namespace) -> int:
         "fingerprints": service.backends.fingerprints(),
         "seconds": {**service.backends.clock.totals(), **clock.totals()},
         "workspace": str(service.workspace.root),
-        "labels": rows,
+        "this_call": [r["run_id"] for r in rows],
+        "labels": _merged_labels(service.workspace, backends, rows),
     }
     from line_mcp.store import atomic_write_bytes
 
@@ -553,6 +574,22 @@ def _run_loop(args: argparse.Namespace) -> int:
         f"; pages with the images: {index}"
     )
     return 1 if failed else 0
+
+
+def _merged_labels(
+    workspace: Any, backends: Any, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """This call's label rows and those of every finished run of the same target and layer
+    stored in the workspace, by neuron: ``labels-LAYER.json`` accumulates."""
+    merged = {
+        record.run_id: _label_row(record)
+        for record in workspace.load_runs(["all"])
+        if record.status == "finished"
+        and record.layer == backends.layer
+        and record.backends.get("target") == backends.target
+    }
+    merged.update((r["run_id"], r) for r in rows)
+    return sorted(merged.values(), key=lambda r: (r["neuron"], r["concept"], r["run_id"]))
 
 
 def _run_ids(text: str) -> list[str]:

@@ -394,7 +394,7 @@ class RunDriver:
 
     def start_evaluation_job(self, neuron: int, label: str | None, images: int) -> Job:
         """Score a label (default: the neuron's final label) with CoSy in the background."""
-        from line_mcp.evaluation.cosy import CosyEvaluator, EvaluationConfig
+        from line_mcp.evaluation.cosy import CosyEvaluator, EvaluationConfig, stored_evaluation
         from line_mcp.evaluation.labels import LabelRow
 
         run_id = self.run_id(neuron)
@@ -417,6 +417,9 @@ class RunDriver:
             job.report(f"drawing {label!r} and reading the control set", 0, 1)
             score = evaluator.score([LabelRow(neuron, label, origin="mcp")])[0]
             sources = evaluator.sources
+            self.service.workspace.save_evaluation(
+                stored_evaluation(self.service.config.target, score, sources)
+            )
             return EvaluationView(
                 neuron=neuron,
                 label=label,

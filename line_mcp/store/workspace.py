@@ -6,6 +6,7 @@ WORKSPACE/
   images/AB/IMAGE_ID.png  drawn images, content-addressed
   cache.sqlite            image index and per-image layer activations
   arrays/KEY.npz          whole-layer matrices (control and vocabulary activations)
+  evaluations/KEY.json    CoSy grades of labels (shown on the run pages)
   workspace.json          the layout's format version and the line-mcp that wrote it
 ```
 Every stored kind has a format version (:mod:`line_mcp.store.versions`): a
@@ -37,7 +38,7 @@ import numpy as np
 from PIL import Image
 from pydantic import ValidationError
 
-from line_mcp.core.records import RunRecord
+from line_mcp.core.records import RunRecord, StoredEvaluation
 from line_mcp.errors import LineError, user_message
 from line_mcp.store import versions
 
@@ -389,6 +390,33 @@ class Workspace:
                 raise WorkspaceError(f"no run {run_id!r} in {self.root}; runs: {known}")
             records.append(record)
         return records
+
+    # --- evaluations --------------------------------------------------------------------------
+
+    def save_evaluation(self, evaluation: StoredEvaluation) -> None:
+        """Keep a CoSy grade; a later grade of the same label and neuron replaces it."""
+        key = json.dumps([evaluation.target, evaluation.layer, evaluation.neuron, evaluation.label])
+        name = hashlib.sha256(key.encode()).hexdigest()[:24]
+        data = evaluation.model_copy(update={"format_version": versions.EVALUATION_FORMAT})
+        atomic_write_bytes(
+            self.root / "evaluations" / f"{name}.json", data.model_dump_json(indent=1).encode()
+        )
+
+    def evaluations(self) -> list[StoredEvaluation]:
+        """Every kept CoSy grade (a damaged file is set aside with a message)."""
+        found = []
+        for path in sorted((self.root / "evaluations").glob("*.json")):
+            try:
+                evaluation = StoredEvaluation.model_validate_json(path.read_bytes())
+            except ValidationError as err:
+                wrong = f"is not a valid evaluation ({err.error_count()} errors)"
+                set_aside(path, wrong, "one stored CoSy grade; `line-mcp evaluate` redoes it")
+                continue
+            versions.check_format(
+                "evaluation", evaluation.format_version, versions.EVALUATION_FORMAT, str(path)
+            )
+            found.append(evaluation)
+        return found
 
     def close(self) -> None:
         self._db.close()
