@@ -645,6 +645,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from line_mcp.errors import user_message
 
+    if args.command in ("run-loop", "evaluate", "describe", "serve", "draw"):
+        from line_mcp.backends.hub import offline_unless_reachable
+
+        offline_unless_reachable()  # no retry storm against an unreachable hub
     try:
         if args.command == "run-loop":
             return _run_loop(args)
