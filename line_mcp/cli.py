@@ -666,6 +666,14 @@ def main(argv: list[str] | None = None) -> int:
     except (LineError, ValidationError) as err:  # meant for the user: what was wrong
         print(f"line-mcp: error: {user_message(err)}", file=sys.stderr)
         return 2
+    except OSError as err:  # a path the command cannot read or write (--out, --csv, ...)
+        where = f" {err.filename}" if err.filename else ""
+        print(
+            f"line-mcp: error: cannot use{where}: {err.strerror or err}; give a path that "
+            "exists and is writable",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print("line-mcp: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
