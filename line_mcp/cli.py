@@ -95,6 +95,12 @@ def _add_backend_options(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_WORKSPACE,
         help=f"run store folder (default: ./{DEFAULT_WORKSPACE})",
     )
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr (default: a bar with an ETA per long phase on a "
+        "terminal, a line every 2 s otherwise)",
+    )
 
 
 def _add_loop_options(parser: argparse.ArgumentParser) -> None:
@@ -201,13 +207,13 @@ def _serve(args: argparse.Namespace) -> int:
     import os
 
     from line_mcp.backends.registry import load_plugins
-    from line_mcp.progress import StderrProgress
+    from line_mcp.progress import stderr_progress
     from line_mcp.server import build_server
     from line_mcp.server.app import serve_http, serve_stdio
     from line_mcp.service import LineService
 
     load_plugins(args.plugin)
-    service = LineService(_backends(args), args.workspace, progress=StderrProgress())
+    service = LineService(_backends(args), args.workspace, progress=stderr_progress(args.quiet))
     server = build_server(service, _loop_config(args), preload=not args.no_preload)
     if args.http:
         serve_http(
@@ -332,7 +338,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         labels_from_runs,
     )
     from line_mcp.evaluation.labels import LabelRow, read_label_csv
-    from line_mcp.progress import StderrProgress
+    from line_mcp.progress import stderr_progress
 
     backends = _backends(args)
     if args.label is not None:
@@ -353,7 +359,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         generator=args.eval_generator,
         control=args.eval_control,
     )
-    report = evaluate_labels(backends, args.workspace, rows, config, progress=StderrProgress())
+    report = evaluate_labels(
+        backends, args.workspace, rows, config, progress=stderr_progress(args.quiet)
+    )
     sources = report.sources
     print(
         f"evaluation images: {sources.generator} (held out from the loop's "
@@ -459,12 +467,12 @@ def _print_labels(rows: list[dict[str, Any]]) -> None:
 def _run_loop(args: argparse.Namespace) -> int:
     from line_mcp.engine.stopwatch import Stopwatch
     from line_mcp.loop import LoopError, label_neuron, run_id_for
-    from line_mcp.progress import StderrProgress
+    from line_mcp.progress import stderr_progress
     from line_mcp.service import LineService
 
     neurons = parse_neurons(args.neurons)
     backends, config = _backends(args), _loop_config(args)
-    progress = StderrProgress()
+    progress = stderr_progress(args.quiet)
     service = LineService(backends, args.workspace, progress=progress)
     service.backends.check_neuron(max(neurons))
     if args.concepts < 1:
@@ -474,6 +482,7 @@ def _run_loop(args: argparse.Namespace) -> int:
     records: list[RunRecord] = []
     failed = 0
     for position, neuron in enumerate(neurons, 1):
+        progress("neurons", position - 1, len(neurons))
 
         def on_step(record, position=position):
             what = "initial scoreboard built"
@@ -485,11 +494,12 @@ def _run_loop(args: argparse.Namespace) -> int:
                 last = record.steps[-1]
                 score = f" scored {last.score:.3f}" if last.score is not None else ""
                 what = f"step {last.step}: {last.concept or 'no valid proposal'}{score}"
-            print(
-                f"[line-mcp] neuron {record.neuron} ({position}/{len(neurons)}): {what}",
-                file=sys.stderr,
-                flush=True,
-            )
+            if not args.quiet:
+                print(
+                    f"[line-mcp] neuron {record.neuron} ({position}/{len(neurons)}): {what}",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
         if args.concepts > 1:
             from line_mcp.polysemantic import label_concepts
@@ -517,6 +527,7 @@ def _run_loop(args: argparse.Namespace) -> int:
             record = saved
         rows.append(_label_row(record))
         records.append(record)
+    progress("neurons", len(neurons), len(neurons))
     _print_labels(rows)
     summary_path = Path(
         args.summary_file or Path(service.workspace.root) / f"labels-{backends.layer}.json"

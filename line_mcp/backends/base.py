@@ -9,6 +9,7 @@
 - :class:`DrawabilityCheck`, :class:`SourceLabels`: optional generator capabilities of a
   composing generator (which concepts it can show; its plain source labels).
 - :class:`DescribesPreprocessing`: optional target capability, how images are prepared.
+- :class:`MultiLayerTarget`: optional target capability, several layers from one forward pass.
 - :class:`ImageEditor`: edits an image for concept ablation.
 - :class:`TextEmbedder`: text embeddings for retrieval and near-duplicates.
 - :class:`ControlSet`: labeled images that give the initial vocabulary.
@@ -171,6 +172,24 @@ class DescribesPreprocessing(Protocol):
 
     @property
     def preprocessing(self) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class MultiLayerTarget(Protocol):
+    """Optional target capability: several layers' activations from one forward pass.
+
+    ``layer_fingerprint(layer)`` is the fingerprint a target built for ``layer``
+    has, so the activations it returns are cached under the keys a run on that
+    layer reads.
+    """
+
+    def layer_fingerprint(self, layer: str) -> str: ...
+
+    def activations_at(
+        self, images: Sequence[Image.Image], layers: Sequence[str]
+    ) -> dict[str, np.ndarray]:
+        """Pooled activations per layer name, each ``[len(images), neurons of that layer]``."""
+        ...
 
 
 @runtime_checkable

@@ -90,6 +90,11 @@ class InitRecord(BaseModel):
     scoring: Literal["control", "drawn"]
     vocabulary_size: int
     images_per_label: float
+    screened: int | None = Field(
+        None,
+        description="with a vocabulary screen (init_screen): how many labels, the neuron's "
+        "best on one image each, were scored on the full images; None: every label was",
+    )
     entries: list[ScoreboardEntry]
     top_vocabulary: list[tuple[str, float]] = Field(default_factory=list)
     images: dict[str, list[DrawnImage]] = Field(default_factory=dict)
