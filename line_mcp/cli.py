@@ -135,6 +135,27 @@ def build_parser(preset: str | None = None) -> argparse.ArgumentParser:
         help="find up to K concepts per neuron: after the first label, restart the loop "
         "with every earlier label and its near-duplicates forbidden (default 1)",
     )
+    run.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process labels the neurons one after another; ray: shard them "
+        'over Ray actors that keep their models loaded (pip install -e ".[ray]")',
+    )
+    run.add_argument(
+        "--ray-address",
+        help="Ray cluster to join (auto, ray://HOST:10001); default: start a local one",
+    )
+    run.add_argument(
+        "--ray-workers",
+        type=int,
+        help="Ray actors (default: one per GPU of the cluster, else 2 CPU workers)",
+    )
+    run.add_argument(
+        "--ray-worker-workspace",
+        help="workspace folder of the Ray actors (default: --workspace; on a cluster without "
+        "a shared filesystem, a node-local folder)",
+    )
     _add_backend_options(run)
     _add_loop_options(run)
     _add_preset_option(run, preset)
@@ -466,21 +487,44 @@ def _print_labels(rows: list[dict[str, Any]]) -> None:
 
 def _run_loop(args: argparse.Namespace) -> int:
     from line_mcp.engine.stopwatch import Stopwatch
-    from line_mcp.loop import LoopError, label_neuron, run_id_for
+    from line_mcp.loop import LoopError, run_id_for
     from line_mcp.progress import stderr_progress
     from line_mcp.service import LineService
+    from line_mcp.shards import label_shard
 
     neurons = parse_neurons(args.neurons)
     backends, config = _backends(args), _loop_config(args)
     progress = stderr_progress(args.quiet)
     service = LineService(backends, args.workspace, progress=progress)
-    service.backends.check_neuron(max(neurons))
+    if args.engine == "local":  # Ray actors check on their own copy of the target
+        service.backends.check_neuron(max(neurons))
     if args.concepts < 1:
         raise InputError(f"--concepts must be 1 or more, got {args.concepts}")
     clock = Stopwatch()
     rows: list[dict[str, Any]] = []
     records: list[RunRecord] = []
     failed = 0
+    if args.engine == "ray":
+        if args.concepts > 1:
+            raise InputError("--engine ray labels one concept per neuron: drop --concepts")
+        from line_mcp.distributed import label_with_ray
+
+        for result in label_with_ray(
+            backends,
+            service.workspace,
+            config,
+            neurons,
+            address=args.ray_address,
+            workers=args.ray_workers,
+            worker_workspace=args.ray_worker_workspace,
+            progress=progress,
+        ):
+            if result.error:
+                print(f"[line-mcp] neuron {result.neuron} failed: {result.error}", file=sys.stderr)
+                failed += 1
+            rows.append(_label_row(result.record))
+            records.append(result.record)
+        neurons = []  # labeled by the actors
     for position, neuron in enumerate(neurons, 1):
         progress("neurons", position - 1, len(neurons))
 
@@ -516,18 +560,15 @@ def _run_loop(args: argparse.Namespace) -> int:
             rows.extend(_label_row(r) for r in found)
             records.extend(found)
             continue
-        try:
-            record = label_neuron(service, neuron, config, on_step=on_step, clock=clock)
-        except LoopError as err:
-            print(f"[line-mcp] neuron {neuron} failed: {err}", file=sys.stderr)
+        (result,) = label_shard(service, [neuron], config, on_step=on_step, clock=clock)
+        if result.error:
+            print(f"[line-mcp] neuron {neuron} failed: {result.error}", file=sys.stderr)
             failed += 1
-            saved = service.workspace.load_run(run_id_for(service, neuron, config))
-            if saved is None:  # a LoopError comes after the record was saved
-                raise
-            record = saved
+        record = result.record
         rows.append(_label_row(record))
         records.append(record)
-    progress("neurons", len(neurons), len(neurons))
+    if neurons:
+        progress("neurons", len(neurons), len(neurons))
     _print_labels(rows)
     summary_path = Path(
         args.summary_file or Path(service.workspace.root) / f"labels-{backends.layer}.json"

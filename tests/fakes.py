@@ -197,3 +197,32 @@ class SlowTarget(FakeTarget):
 
 if not any(r.role == "target" and r.scheme == "slow" for r in registrations()):
     register("target", "slow", "tests.fakes:SlowTarget", "test fake, slow to load", "slow")
+
+
+class SleepyOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    seconds: float = 0.0
+
+
+class SleepyTarget(FakeTarget):
+    """The fake target taking ``seconds`` per activations call: a neuron that takes long
+    enough for a test to kill the process labeling it (``sleepy?seconds=0.3``)."""
+
+    Options = SleepyOptions  # type: ignore[assignment]
+
+    def __init__(self, seconds: float = 0.0) -> None:
+        self.seconds = seconds
+
+    @classmethod
+    def build(cls, argument, options, context):
+        return cls(options.seconds)
+
+    def activations(self, images: Sequence[Image.Image]) -> np.ndarray:
+        import time
+
+        time.sleep(self.seconds)
+        return super().activations(images)
+
+
+if not any(r.role == "target" and r.scheme == "sleepy" for r in registrations()):
+    register("target", "sleepy", "tests.fakes:SleepyTarget", "test fake, slow per call", "sleepy")

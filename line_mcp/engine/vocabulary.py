@@ -123,6 +123,13 @@ class Vocabulary:
             self.workspace.save_arrays(f"vocabulary-{self.vocabulary_key(config)}", **cached)
         return VocabularyScores(labels, cached["scores"], scoring, float(config.images_per_concept))
 
+    def prepare(self, config: LoopConfig, clock: Stopwatch | None = None) -> None:
+        """Score the layer's vocabulary now (its one-image screen with ``init_screen``)."""
+        if config.init_screen and self.resolved_init_scoring(config) == "drawn":
+            self.screen_scores(config, clock)
+        else:
+            self.scores(config, clock)
+
     def drawable_labels(self) -> list[str]:
         """The control set's labels the generator can draw (all of them for most generators)."""
         labels = self.backends.control.labels()
