@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -102,6 +102,8 @@ class TorchModuleTarget:
         batch_size: Images per forward pass.
         token_pooling: Reduction of token sequences.
         neuron_names: Optional names of the neurons of particular layers.
+        rekey: Turns each layer's weights fingerprint into the cache key (a builder whose
+            options change the outputs mixes them in here, for every layer alike).
 
     Example:
         >>> target = TorchModuleTarget("net", net, "avgpool", {"avgpool": ("pool", "...")},
@@ -121,6 +123,7 @@ class TorchModuleTarget:
         batch_size: int = 16,
         token_pooling: TokenPooling = "cls",
         neuron_names: dict[str, list[str]] | None = None,
+        rekey: Callable[[str], str] | None = None,
     ) -> None:
         self.name = name
         self.layer = layer
@@ -131,6 +134,7 @@ class TorchModuleTarget:
         self._batch_size = batch_size
         self._token_pooling = token_pooling
         self._neuron_names = neuron_names or {}
+        self._rekey = rekey
         self._fingerprints: dict[str, str] = {}
         self._submodule(layer)  # an unknown layer fails here, naming the allowed ones
         self.fingerprint = self.layer_fingerprint(layer)
@@ -164,6 +168,8 @@ class TorchModuleTarget:
             )
             if self._token_pooling != "cls":  # changes the outputs; "cls" keeps cache keys
                 fingerprint = mix_fingerprint(fingerprint, f"tokens={self._token_pooling}")
+            if self._rekey is not None:
+                fingerprint = self._rekey(fingerprint)
             self._fingerprints[layer] = fingerprint
         return self._fingerprints[layer]
 
