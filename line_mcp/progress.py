@@ -56,11 +56,13 @@ class StderrProgress:
 class BarProgress:
     """One tqdm bar per task on stderr (rate and ETA); a task's bar closes at ``done == total``.
 
-    A task reported again with another total starts a new bar.
+    A task reported again with another total starts a new bar; a bar redraws at most
+    every ``mininterval`` seconds.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, mininterval: float = 0.5) -> None:
         self._bars: dict[str, Any] = {}
+        self._mininterval = mininterval
 
     def __call__(self, task: str, done: int, total: int) -> None:
         from tqdm import tqdm
@@ -70,7 +72,13 @@ class BarProgress:
             bar.close()
             bar = None
         if bar is None:
-            bar = tqdm(total=total, desc=f"[line-mcp] {task}", file=sys.stderr, leave=False)
+            bar = tqdm(
+                total=total,
+                desc=f"[line-mcp] {task}",
+                file=sys.stderr,
+                leave=False,
+                mininterval=self._mininterval,
+            )
             self._bars[task] = bar
         bar.update(max(0, done - bar.n))
         if done >= total:
