@@ -2,17 +2,23 @@
 second layer of the same model, and check that the screened initial boards keep the top-5.
 
     flock /tmp/line-heavy.lock .venv/bin/python tools/benchmark_first_run.py \\
-        --layer avgpool --second-layer blocks.15 --neurons 0-4 --screen 100 \\
+        --layer avgpool --second-layer blocks.15 --neurons 0-2 --screen 100 \\
         --output docs/benchmark/first-run.json
 
-"before": a fresh workspace, every drawable vocabulary label drawn with |P| images
-(``init_screen=0``), then the second layer in the same workspace (the vocabulary
-pass keeps no pixels, so its images are drawn and read again). "after": another
-fresh workspace, ``init_screen=K`` and ``cache_layers=SECOND``: one image per label,
-then |P| images for each neuron's K best, every image read once for both layers.
+Each phase runs in its own process (no in-process cache carries over), in its own
+fresh workspace under ``--workspace-root``:
+
+- ``before``: every drawable vocabulary label drawn with |P| images (``init_screen=0``,
+  the previous behaviour), the initial boards of ``--neurons``;
+- ``after``: ``init_screen=K`` and ``cache_layers=SECOND``: one image per label, then
+  |P| images for each neuron's K best, every image read once for both layers; then
+  the second layer's boards in the same workspace (``after-second``, its own process);
+- ``agreement`` (in the ``before`` workspace, no drawing): over every neuron of the
+  layer, how often the top-5 found through a screen of K equals the full pass's.
+
 Times are the initial boards of ``--neurons`` (the first includes the vocabulary
-pass), model loading excluded. The top-5 check uses every neuron of the layer: the
-screen's scores are the first image of each label (cached by the "before" pass).
+pass), model loading excluded. ``--phase all`` (default) runs the phases in
+subprocesses and writes the merged JSON to ``--output``.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -77,45 +84,53 @@ def _agreement(service: LineService, config: LoopConfig, screens: list[int]) -> 
     return result
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--layer", default="avgpool")
-    parser.add_argument("--second-layer", default="blocks.15")
-    parser.add_argument("--neurons", default="0-4")
-    parser.add_argument("--screen", type=int, default=100, help="init_screen of the after run")
-    parser.add_argument("--screens", default="20,50,100,200", help="K values of the top-5 check")
-    parser.add_argument("--workspace-root", default="first-run-benchmark")
-    parser.add_argument("--output", default="docs/benchmark/first-run.json")
-    parser.add_argument("--quiet", action="store_true")
-    args = parser.parse_args()
-
+def _phase(args: argparse.Namespace) -> dict[str, Any]:
     neurons = parse_neurons(args.neurons)
     root = Path(args.workspace_root)
-    if root.exists() and any(root.iterdir()):
-        parser.error(f"{root} is not empty: the benchmark needs fresh workspaces")
     progress = stderr_progress(args.quiet)
     full = LoopConfig(init_screen=0)
     screened = LoopConfig(init_screen=args.screen)
     first = BackendConfig(layer=args.layer)
-
-    before_ws = root / "before"
-    before = LineService(first, before_ws, progress)
-    before_first = _boards(before, neurons, full)
-    before_second = _boards(before.with_backends(layer=args.second_layer), neurons, full)
-
-    after_ws = root / "after"
+    if args.phase == "before":
+        return _boards(LineService(first, root / "before", progress), neurons, full)
     cached = first.model_copy(update={"cache_layers": (args.second_layer,)})
-    after = LineService(cached, after_ws, progress)
-    after_first = _boards(after, neurons, screened)
-    after_second = _boards(after.with_backends(layer=args.second_layer), neurons, screened)
+    if args.phase == "after":
+        return _boards(LineService(cached, root / "after", progress), neurons, screened)
+    if args.phase == "after-second":
+        second = cached.model_copy(update={"layer": args.second_layer})
+        return _boards(LineService(second, root / "after", progress), neurons, screened)
+    service = LineService(first, root / "before", progress)
+    return _agreement(service, full, parse_neurons(args.screens))
 
-    same = {
-        "first_layer": sum(before_first["boards"][n] == after_first["boards"][n] for n in neurons),
-        "second_layer": sum(
-            before_second["boards"][n] == after_second["boards"][n] for n in neurons
-        ),
-        "of": len(neurons),
-    }
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--layer", default="avgpool")
+    parser.add_argument("--second-layer", default="blocks.15")
+    parser.add_argument("--neurons", default="0-2")
+    parser.add_argument("--screen", type=int, default=100, help="init_screen of the after run")
+    parser.add_argument("--screens", default="20,50,100,200", help="K values of the top-5 check")
+    parser.add_argument("--workspace-root", default="first-run-benchmark")
+    parser.add_argument("--output", default="docs/benchmark/first-run.json")
+    parser.add_argument(
+        "--phase", default="all", choices=("all", "before", "after", "after-second", "agreement")
+    )
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args()
+    if args.phase != "all":
+        print(json.dumps(_phase(args)))
+        return 0
+    root = Path(args.workspace_root)
+    if root.exists() and any(root.iterdir()):
+        parser.error(f"{root} is not empty: the benchmark needs fresh workspaces")
+    phases: dict[str, Any] = {}
+    for phase in ("before", "after", "after-second", "agreement"):
+        command = [sys.executable, __file__, *sys.argv[1:], "--phase", phase]
+        done = subprocess.run(command, check=True, capture_output=True, text=True)
+        phases[phase] = json.loads(done.stdout.strip().splitlines()[-1])
+        print(phase, phases[phase].get("seconds", ""), file=sys.stderr, flush=True)
+    neurons = parse_neurons(args.neurons)
+    boards = {p: phases[p]["boards"] for p in ("before", "after")}
     result = {
         "command": "tools/benchmark_first_run.py " + " ".join(sys.argv[1:]),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
@@ -124,18 +139,16 @@ def main() -> int:
         "second_layer": args.second_layer,
         "neurons": neurons,
         "screen": args.screen,
-        "before": {"first_layer": before_first, "second_layer": before_second},
-        "after": {"first_layer": after_first, "second_layer": after_second},
-        "identical_boards": same,
-        "top5_agreement_all_neurons": _agreement(before, full, parse_neurons(args.screens)),
+        **{p: phases[p] for p in ("before", "after", "after-second")},
+        "identical_boards": {
+            "same": sum(boards["before"][str(n)] == boards["after"][str(n)] for n in neurons),
+            "of": len(neurons),
+        },
+        "top5_agreement_all_neurons": phases["agreement"],
     }
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(result, indent=1))
-    summary = {k: result[k] for k in ("identical_boards", "top5_agreement_all_neurons")}
-    print(json.dumps(summary, indent=1))
-    for phase in ("before", "after"):
-        for layer in ("first_layer", "second_layer"):
-            print(phase, layer, result[phase][layer]["seconds"], "s")
+    print(json.dumps(result, indent=1))
     return 0
 
 
