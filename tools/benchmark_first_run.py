@@ -55,27 +55,66 @@ def _boards(service: LineService, neurons: list[int], config: LoopConfig) -> dic
 
 
 def _agreement(service: LineService, config: LoopConfig, screens: list[int]) -> dict[str, Any]:
-    """Per K: share of all neurons whose top-5 by the screen + full score equals the full top-5."""
+    """The top-5 check over every neuron of the layer, from the cached full pass."""
     full = service.vocabulary.scores(config)
     labels = full.labels
     requests = [draw_requests(label, 1, config) for label in labels]
     first = service.drawing.draw_batches(labels, requests, keep_images=False)  # cached
     screen = np.stack([c.activations[0] for c in first])
-    top = config.init_top
-    result: dict[str, Any] = {"neurons": int(full.scores.shape[1]), "labels": len(labels)}
+    return _top5(full.scores, screen, screens, config.init_top)
+
+
+def _agreement_from_cache(root: Path, layer: str, screens: list[int], seed: int) -> dict[str, Any]:
+    """The top-5 check read straight from a workspace's image index and activation cache.
+
+    For a workspace whose vocabulary pass was stored under other backend
+    fingerprints: every concept of the main generator whose |P| = 5 loop images
+    (seeds of ``draw_requests``) all have an activation of ``layer`` is a label;
+    the screen is its first image. Reads only; draws nothing.
+    """
+    import sqlite3
+
+    from line_mcp.core.concepts import concept_key
+    from line_mcp.core.seeds import derive_seed
+
+    with sqlite3.connect(root / "cache.sqlite") as db:
+        (generator,) = db.execute(
+            "SELECT generator FROM images GROUP BY generator ORDER BY COUNT(*) DESC LIMIT 1"
+        ).fetchone()
+        rows = db.execute(
+            "SELECT i.concept, i.seed, a.vector FROM images i JOIN activations a "
+            "ON a.image_id = i.image_id WHERE i.generator = ? AND a.layer = ?",
+            (generator, layer),
+        ).fetchall()
+    by_concept: dict[str, dict[int, np.ndarray]] = {}
+    for concept, image_seed, vector in rows:
+        by_concept.setdefault(concept, {})[int(image_seed)] = np.frombuffer(vector, np.float32)
+    labels, full, screen = [], [], []
+    for concept, images in sorted(by_concept.items()):
+        seeds = [derive_seed(seed, "image", concept_key(concept), i) for i in range(5)]
+        if all(s in images for s in seeds):
+            labels.append(concept)
+            full.append(np.mean([images[s] for s in seeds], axis=0))
+            screen.append(images[seeds[0]])
+    return _top5(np.stack(full), np.stack(screen), screens, 5) | {"source": str(root)}
+
+
+def _top5(full: np.ndarray, screen: np.ndarray, screens: list[int], top: int) -> dict[str, Any]:
+    """Per K: share of neurons whose top-5 through a screen of K equals the full top-5."""
+    result: dict[str, Any] = {"neurons": int(full.shape[1]), "labels": int(full.shape[0])}
     for k in screens:
         same_order = same_set = overlap = 0.0
-        for neuron in range(full.scores.shape[1]):
-            scores = full.scores[:, neuron].astype(np.float64)
+        for neuron in range(full.shape[1]):
+            scores = full[:, neuron].astype(np.float64)
             want = np.argsort(-scores, kind="stable")[:top]
             shortlist = np.argsort(-screen[:, neuron], kind="stable")[:k]
-            masked = np.full(len(labels), -np.inf)
+            masked = np.full(len(scores), -np.inf)
             masked[shortlist] = scores[shortlist]
             got = np.argsort(-masked, kind="stable")[:top]
             same_order += float(np.array_equal(want, got))
             same_set += float(set(want) == set(got))
             overlap += len(set(want) & set(got)) / top
-        n = full.scores.shape[1]
+        n = full.shape[1]
         result[str(k)] = {
             "same_top5_in_order": round(same_order / n, 4),
             "same_top5_set": round(same_set / n, 4),
@@ -100,6 +139,8 @@ def _phase(args: argparse.Namespace) -> dict[str, Any]:
         second = cached.model_copy(update={"layer": args.second_layer})
         return _boards(LineService(second, root / "after", progress), neurons, screened)
     service = LineService(first, root / "before", progress)
+    if not service.vocabulary.ready(full):  # the check reads caches only: never a full pass
+        raise SystemExit(f"{root / 'before'} holds no full vocabulary pass of {args.layer}")
     return _agreement(service, full, parse_neurons(args.screens))
 
 
@@ -113,10 +154,19 @@ def main() -> int:
     parser.add_argument("--workspace-root", default="first-run-benchmark")
     parser.add_argument("--output", default="docs/benchmark/first-run.json")
     parser.add_argument(
-        "--phase", default="all", choices=("all", "before", "after", "after-second", "agreement")
+        "--phase",
+        default="all",
+        choices=("all", "before", "after", "after-second", "agreement", "agreement-cache"),
+        help="agreement-cache: the top-5 check read from --workspace-root's own cache "
+        "(a workspace whose vocabulary pass has other fingerprints); prints JSON",
     )
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
+    if args.phase == "agreement-cache":
+        found = _agreement_from_cache(Path(args.workspace_root), args.layer, parse_neurons(
+            args.screens), seed=0)  # fmt: skip
+        print(json.dumps(found, indent=1))
+        return 0
     if args.phase != "all":
         print(json.dumps(_phase(args)))
         return 0
