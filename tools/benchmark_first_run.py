@@ -102,6 +102,17 @@ def _agreement_from_cache(root: Path, layer: str, screens: list[int], seed: int)
 def _top5(full: np.ndarray, screen: np.ndarray, screens: list[int], top: int) -> dict[str, Any]:
     """Per K: share of neurons whose top-5 through a screen of K equals the full top-5."""
     result: dict[str, Any] = {"neurons": int(full.shape[1]), "labels": int(full.shape[0])}
+    # Images a screened first run draws for the first n neurons: one per label, then the
+    # other |P| - 1 = 4 for each label in the union of their shortlists (random picks aside).
+    result["images_full_pass"] = int(full.shape[0]) * 5
+    for k in screens:
+        union: set[int] = set()
+        images = {}
+        for neuron in range(full.shape[1]):
+            union.update(np.argsort(-screen[:, neuron], kind="stable")[:k].tolist())
+            if neuron + 1 in (1, 8, 64, full.shape[1]):
+                images[str(neuron + 1)] = int(full.shape[0]) + 4 * len(union)
+        result[f"images_screened_{k}_first_n_neurons"] = images
     for k in screens:
         same_order = same_set = overlap = 0.0
         for neuron in range(full.shape[1]):
