@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from line_mcp.core.records import RunRecord
 
 DEFAULT_WORKSPACE = "line-workspace"
+#: The most neurons one command may name (a layer's range is checked once it is loaded).
+MAX_NEURONS = 100_000
 
 
 def parse_neurons(text: str) -> list[int]:
@@ -38,6 +40,8 @@ def parse_neurons(text: str) -> list[int]:
             ) from None
         if first > last or first < 0:
             raise InputError(f"bad neuron range {part!r}: write low-high with 0 <= low <= high")
+        if last - first + 1 + len(neurons) > MAX_NEURONS:
+            raise InputError(f"{text!r} names more than {MAX_NEURONS} neurons; name fewer")
         neurons.extend(range(first, last + 1))
     if any(n < 0 for n in neurons):
         raise InputError(f"neuron indices must be >= 0, got {text!r}")
@@ -206,6 +210,8 @@ def _serve(args: argparse.Namespace) -> int:
     from line_mcp.server.app import serve_http, serve_stdio
     from line_mcp.service import LineService
 
+    if args.http and not 1 <= args.port <= 65535:
+        raise InputError(f"--port must be 1 to 65535, got {args.port}")
     load_plugins(args.plugin)
     service = LineService(_backends(args), args.workspace, progress=StderrProgress())
     server = build_server(service, _loop_config(args), preload=not args.no_preload)
@@ -295,14 +301,17 @@ def _draw(args: argparse.Namespace) -> int:
     import re
 
     from line_mcp.config import LoopConfig
+    from line_mcp.core.concepts import checked_concept
     from line_mcp.core.provenance import describe
     from line_mcp.engine.drawing import draw_requests
     from line_mcp.service import LineService
 
     if not 1 <= args.images <= 64:
         raise InputError(f"--images must be 1 to 64, got {args.images}")
+    loop = LoopConfig(seed=args.seed)
+    args.concept = checked_concept(args.concept, loop.max_concept_words)
     service = LineService(_backends(args), args.workspace)
-    requests = draw_requests(args.concept, args.images, LoopConfig(seed=args.seed))
+    requests = draw_requests(args.concept, args.images, loop)
     drawn = service.backends.generator.generate(requests)  # a concept it cannot show raises here
     slug = re.sub(r"[^a-z0-9]+", "-", args.concept.lower()).strip("-") or "concept"
     out = Path(args.out) if args.out else service.workspace.root / "draw" / slug
@@ -326,6 +335,8 @@ def _draw(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from line_mcp.config import LoopConfig
+    from line_mcp.core.concepts import checked_concept
     from line_mcp.evaluation.cosy import (
         EvaluationConfig,
         evaluate_labels,
@@ -338,7 +349,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.label is not None:
         if not args.neurons:
             raise InputError("--label needs --neurons (which neurons the label describes)")
-        rows = [LabelRow(n, args.label) for n in parse_neurons(args.neurons)]
+        label = checked_concept(args.label, LoopConfig().max_concept_words)
+        rows = [LabelRow(n, label) for n in parse_neurons(args.neurons)]
     elif args.neurons:
         raise InputError("--neurons goes with --label only; runs and CSVs name their neurons")
     elif args.run is not None:
@@ -381,7 +393,27 @@ def _evaluate(args: argparse.Namespace) -> int:
 
         atomic_write_bytes(Path(args.output), report.model_dump_json(indent=1).encode())
         print(f"report: {args.output}")
+    pages = _refresh_pages(args.workspace, backends.target, report.scores)
+    if pages is not None:
+        print(f"run pages with these grades: {pages}")
     return 0
+
+
+def _refresh_pages(workspace_path: str, target: str, scores: Sequence[Any]) -> Path | None:
+    """Rewrite the report pages of the runs whose neurons were just graded (None: no such run)."""
+    from line_mcp.report import write_reports
+    from line_mcp.store import Workspace
+
+    workspace = Workspace(workspace_path)
+    graded = {(s.layer, s.neuron) for s in scores}
+    records = [
+        r
+        for r in workspace.load_runs(["all"])
+        if (r.layer, r.neuron) in graded and r.backends.get("target") == target
+    ]
+    if not records:
+        return None
+    return write_reports(workspace, records, workspace.root / "reports")
 
 
 def _given(args: argparse.Namespace, model: type[Any]) -> dict[str, Any]:
@@ -527,7 +559,8 @@ def _run_loop(args: argparse.Namespace) -> int:
         "fingerprints": service.backends.fingerprints(),
         "seconds": {**service.backends.clock.totals(), **clock.totals()},
         "workspace": str(service.workspace.root),
-        "labels": rows,
+        "this_call": [r["run_id"] for r in rows],
+        "labels": _merged_labels(service.workspace, backends, rows),
     }
     from line_mcp.store import atomic_write_bytes
 
@@ -541,6 +574,22 @@ def _run_loop(args: argparse.Namespace) -> int:
         f"; pages with the images: {index}"
     )
     return 1 if failed else 0
+
+
+def _merged_labels(
+    workspace: Any, backends: Any, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """This call's label rows and those of every finished run of the same target and layer
+    stored in the workspace, by neuron: ``labels-LAYER.json`` accumulates."""
+    merged = {
+        record.run_id: _label_row(record)
+        for record in workspace.load_runs(["all"])
+        if record.status == "finished"
+        and record.layer == backends.layer
+        and record.backends.get("target") == backends.target
+    }
+    merged.update((r["run_id"], r) for r in rows)
+    return sorted(merged.values(), key=lambda r: (r["neuron"], r["concept"], r["run_id"]))
 
 
 def _run_ids(text: str) -> list[str]:

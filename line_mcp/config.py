@@ -23,9 +23,10 @@ Example:
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 PAPER_ANGLES = ("extreme close-up", "wide angle shot", "aerial view", "low angle")
 PAPER_LIGHTINGS = ("cinematic lighting", "natural sunlight", "studio lighting")
@@ -261,6 +262,16 @@ class BackendConfig(_Config):
         description="auto, cpu, cuda or cuda:N for every torch model",
         json_schema_extra=NOTHING,
     )
+
+
+    @field_validator("device")
+    @classmethod
+    def _check_device(cls, device: str) -> str:
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", device):
+            raise ValueError(
+                f"device {device!r} is not one of auto, cpu, cuda, cuda:N (N: a GPU index)"
+            )
+        return device
 
 
 #: BackendConfig and LoopConfig with every field optional: what a preset may set.

@@ -197,3 +197,27 @@ class SlowTarget(FakeTarget):
 
 if not any(r.role == "target" and r.scheme == "slow" for r in registrations()):
     register("target", "slow", "tests.fakes:SlowTarget", "test fake, slow to load", "slow")
+
+
+class SlowGenerator(FakeGenerator):
+    """The fake generator taking ``seconds`` per call: a run long enough to be killed
+    at a chosen moment (tests/store/test_damage.py)."""
+
+    Options = SlowOptions  # type: ignore[assignment]
+
+    def __init__(self, seconds: float = 0.0) -> None:
+        self.seconds = seconds
+
+    @classmethod
+    def build(cls, argument, options, context):
+        return cls(options.seconds)
+
+    def generate(self, requests: Sequence[DrawRequest]) -> list[GeneratedImage]:
+        import time
+
+        time.sleep(self.seconds)
+        return super().generate(requests)
+
+
+if not any(r.role == "generator" and r.scheme == "slow" for r in registrations()):
+    register("generator", "slow", "tests.fakes:SlowGenerator", "test fake, slow to draw", "slow")

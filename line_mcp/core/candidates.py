@@ -27,7 +27,12 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from line_mcp.core.concepts import NEAR_DUPLICATE_RATIO, concept_key, find_duplicate
+from line_mcp.core.concepts import (
+    NEAR_DUPLICATE_RATIO,
+    concept_key,
+    concept_text_error,
+    find_duplicate,
+)
 from line_mcp.core.scoreboard import ScoreboardEntry
 
 #: Where a proposal came from (recorded as ``StepRecord.proposal_origin``).
@@ -243,7 +248,8 @@ def filter_new(
     vectors: dict[str, np.ndarray] | None = None,
     similarity_threshold: float = 0.92,
 ) -> list[Candidate]:
-    """Drop candidates that are too long, repeat each other, or duplicate a taken concept.
+    """Drop candidates that break the concept text rule (too long, markup...), repeat
+    each other, or duplicate a taken concept.
 
     Duplicates are judged like the LLM's answers (canonical key, near-identical
     spelling, and embedding cosine at ``similarity_threshold`` when ``vectors``
@@ -273,7 +279,7 @@ def filter_new(
     seen_keys: set[str] = set()
     for candidate in candidates:
         key = concept_key(candidate.concept)
-        if not key or key in seen_keys or len(candidate.concept.split()) > max_words:
+        if not key or key in seen_keys or concept_text_error(candidate.concept, max_words):
             continue
         if find_duplicate(candidate.concept, taken, similarity, similarity_threshold):
             continue

@@ -213,3 +213,41 @@ class AblationResult(BaseModel):
     relative_drop: float | None
     region: list[int] | None = None
     note: str
+
+
+class StoredEvaluation(BaseModel):
+    """A CoSy grade of a label, kept in the workspace so run pages can show it.
+
+    Attributes:
+        target: The target spec the neuron belongs to.
+        layer: Its layer.
+        neuron: The neuron.
+        label: The label graded.
+        auc: Area under the ROC curve, label images against control images.
+        mad: Mean difference in control standard deviations.
+        auprc: Area under the precision-recall curve.
+        mann_whitney_p: One-sided Mann-Whitney p-value.
+        images: Label images drawn.
+        controls: Control images read.
+        generator: What drew the label images.
+        control: The control set.
+        held_out: Whether both are held out from the loop's sources.
+        evaluated_at: When (UTC).
+        format_version: The stored format (see :mod:`line_mcp.store.versions`).
+    """
+
+    target: str
+    layer: str
+    neuron: int
+    label: str
+    auc: float
+    mad: float
+    auprc: float
+    mann_whitney_p: float
+    images: int
+    controls: int
+    generator: str
+    control: str
+    held_out: bool
+    evaluated_at: str = Field(default_factory=utc_now)
+    format_version: int = 1

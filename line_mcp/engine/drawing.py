@@ -147,7 +147,9 @@ class Drawing:
         sources: dict[str, dict[str, Any]] = {}
         for image_id in ids:
             info = self.workspace.image_info(image_id) if image_id in cached else None
-            if info is not None and (info["stored"] or not keep_images):
+            # Pixels listed as stored but gone from disk are drawn again.
+            stored = info is not None and info["stored"] and self.workspace.has_image(image_id)
+            if info is not None and (stored or not keep_images):
                 sources[image_id] = info["source"]
         todo = [(i, r) for i, r in zip(ids, flat, strict=True) if i not in sources]
         todo = list({i: r for i, r in todo}.items())  # the same image may be asked twice

@@ -29,7 +29,7 @@ from line_mcp.errors import LineError, UnknownIdError
 from line_mcp.progress import ProgressCallback
 from line_mcp.server.models import JobKind, JobStatus
 from line_mcp.store import versions
-from line_mcp.store.workspace import atomic_write_bytes
+from line_mcp.store.workspace import atomic_write_bytes, set_aside
 
 #: Job ids are 12 lowercase hex characters (``uuid4().hex[:12]``).
 _JOB_ID = re.compile(r"^[0-9a-f]{12}$")
@@ -196,7 +196,18 @@ class JobManager:
         if self._folder is None or not _JOB_ID.match(job_id):
             return None
         path = self._folder / f"{job_id}.json"
-        return Job.from_dict(json.loads(path.read_text())) if path.exists() else None
+        if not path.exists():
+            return None
+        try:
+            return Job.from_dict(json.loads(path.read_text()))
+        except (ValueError, KeyError, TypeError) as err:  # truncated or edited by hand
+            set_aside(
+                path,
+                f"is not a valid job record ({type(err).__name__}: {str(err)[:120]})",
+                f"job {job_id!r}'s status; its run keeps every saved step and "
+                "label_neuron resumes it",
+            )
+            return None
 
     def _run(self, job: Job, work: Callable[[Job], Any]) -> None:
         if job.cancel_event.is_set():

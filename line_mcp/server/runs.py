@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from line_mcp.config import LoopConfig
-from line_mcp.core.concepts import concept_key
+from line_mcp.core.concepts import checked_concept, concept_key
 from line_mcp.core.records import PendingProposal, RunRecord
 from line_mcp.engine.proposals import Proposal
 from line_mcp.engine.stopwatch import Stopwatch
@@ -299,7 +299,7 @@ class RunDriver:
         "llm"/"summary", with its prompt and replies); any other concept is the
         client's own (origin "client").
         """
-        concept = " ".join(concept.split())
+        concept = checked_concept(concept, self.config.max_concept_words)
         run_id = self.run_id(neuron)
         with self.locked(run_id):
             record = self._started(neuron)
@@ -394,10 +394,12 @@ class RunDriver:
 
     def start_evaluation_job(self, neuron: int, label: str | None, images: int) -> Job:
         """Score a label (default: the neuron's final label) with CoSy in the background."""
-        from line_mcp.evaluation.cosy import CosyEvaluator, EvaluationConfig
+        from line_mcp.evaluation.cosy import CosyEvaluator, EvaluationConfig, stored_evaluation
         from line_mcp.evaluation.labels import LabelRow
 
         run_id = self.run_id(neuron)
+        if label is not None:
+            label = checked_concept(label, self.config.max_concept_words)
         if label is None:
             record = self.service.workspace.load_run(run_id)
             if record is None or record.label is None:
@@ -415,6 +417,9 @@ class RunDriver:
             job.report(f"drawing {label!r} and reading the control set", 0, 1)
             score = evaluator.score([LabelRow(neuron, label, origin="mcp")])[0]
             sources = evaluator.sources
+            self.service.workspace.save_evaluation(
+                stored_evaluation(self.service.config.target, score, sources)
+            )
             return EvaluationView(
                 neuron=neuron,
                 label=label,

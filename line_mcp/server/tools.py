@@ -8,7 +8,6 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -21,6 +20,7 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from line_mcp.backends.registry import Role
 from line_mcp.core.composition import ConceptError
+from line_mcp.core.concepts import MAX_CONCEPT_CHARS, checked_concept
 from line_mcp.core.provenance import describe
 from line_mcp.core.records import AblationResult
 from line_mcp.engine.backends import WARM_UP_ORDER, Backends
@@ -64,10 +64,10 @@ _VOCABULARY: tuple[Role, ...] = ("target", "control", "embedder", "generator")
 _PROPOSE: tuple[Role, ...] = ("target", "embedder", "proposer")
 
 
-def _has_letters(concept: str) -> str:
-    if not re.search(r"[A-Za-z]", concept):
-        raise ValueError("a concept needs words (letters), e.g. 'striped fur'")
-    return concept
+def _concept_text(concept: str) -> str:
+    # The one concept rule (printable English text, normalised whitespace); each tool
+    # then applies the server's word limit (within_limit).
+    return checked_concept(concept, max_words=None)
 
 
 # Strict: a neuron is a JSON integer, never true or "1".
@@ -83,10 +83,10 @@ Concept = Annotated[
     str,
     Field(
         min_length=1,
-        max_length=80,
+        max_length=MAX_CONCEPT_CHARS,
         description="a short visual concept, 1-3 words, e.g. 'striped fur'",
     ),
-    AfterValidator(_has_letters),
+    AfterValidator(_concept_text),
 ]
 JobId = Annotated[str, Field(min_length=1, max_length=64, description="id from label_neuron")]
 
@@ -208,6 +208,10 @@ def register_tools(
     """
     service, config = driver.service, driver.config
     workspace = service.workspace
+
+    def within_limit(concept: str) -> str:
+        """The concept rule with this server's word limit (InputError otherwise)."""
+        return checked_concept(concept, config.max_concept_words)
 
     def tool(
         title: str, annotations: ToolAnnotations, needs: tuple[Role, ...] = ()
@@ -353,6 +357,7 @@ def register_tools(
     # --- the design card's primitives --------------------------------------------------------
 
     def _generate(concept: str, n_images: int) -> GeneratedImages:
+        concept = within_limit(concept)
         drawn = service.drawing.draw(
             [concept], config.model_copy(update={"images_per_concept": n_images})
         )[0]
@@ -463,6 +468,7 @@ def register_tools(
         record = service.workspace.load_run(driver.run_id(neuron))
         board = record.scoreboard() if record else []
         board_scores = sorted((e.score for e in board), reverse=True)
+        concepts = [within_limit(c) for c in concepts]
         scores = []
         for concept in concepts:
             try:  # the loop's scoring code, one concept at a time so each can be refused
@@ -535,7 +541,10 @@ def register_tools(
         depends on it). With an editor backend the concept is edited out ('remove the
         {concept} from the image'); without one, method is 'occlusion': the region where the
         neuron responds most is blurred instead, which is not a concept edit (see note)."""
-        result = await offload(service.ablation.ablate, neuron, image_id, concept, seed)
+        def _ablate() -> AblationResult:
+            return service.ablation.ablate(neuron, image_id, within_limit(concept), seed)
+
+        result = await offload(_ablate)
         ids = [image_id, result.edited_image_id]
         return with_images(result, await offload(image_blocks, workspace, ids, concept))
 

@@ -26,6 +26,8 @@ __all__ = ["RUN_FORMAT", "utc_now"]
 JOB_FORMAT = 2
 #: The workspace layout (workspace.json).
 WORKSPACE_FORMAT = 2
+#: Stored CoSy grades (evaluations/KEY.json).
+EVALUATION_FORMAT = 1
 #: The SQLite cache schema (PRAGMA user_version).
 SQLITE_SCHEMA = 2
 

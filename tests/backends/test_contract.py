@@ -68,6 +68,7 @@ CASES: dict[tuple[str, str], Spec] = {
     ("target", "synthetic"): lambda _tmp: "synthetic:standard",
     ("target", "fake-imagenet"): lambda _tmp: "fake-imagenet",
     ("target", "slow"): lambda _tmp: "slow?seconds=0",
+    ("generator", "slow"): lambda _tmp: "slow?seconds=0",
     ("generator", "bank"): lambda _tmp: "bank:openmoji",
     ("generator", "compose"): lambda _tmp: "compose:tuxpaint",
     ("generator", "diffusers"): lambda tmp: f"diffusers:{tiny_models.tiny_sd(tmp / 'sd')}?steps=1",
