@@ -183,6 +183,13 @@ class Vocabulary:
                 self.workspace.save_arrays(key, **cached)
         return cached
 
+    def cache_key(self, config: LoopConfig) -> str:
+        """The workspace key of what initial boards read: the control activations or the
+        drawn vocabulary scores."""
+        if self.resolved_init_scoring(config) == "control":
+            return self.control_key()
+        return f"vocabulary-{self.vocabulary_key(config)}"
+
     def ready(self, config: LoopConfig) -> bool:
         """Whether the layer's vocabulary scores are cached, so an initial board is quick.
 

@@ -11,6 +11,7 @@ saves it, so a restarted server or a reconnected client continues where it was.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -86,6 +87,8 @@ class RunDriver:
         if job is not None or not lock.acquire(timeout=-1 if timeout is None else timeout):
             job = job or self.jobs.active_job(run_id)
             who = f"background job {job.job_id} ({job.kind})" if job else "another call"
+            if job is not None and job.remote:
+                who += f" of the line-mcp process {job.owner_pid} on this workspace"
             raise RunBusyError(
                 f"run {run_id} is busy: {who} is writing it. Poll job_status, or cancel_job, "
                 "then try again"
@@ -169,15 +172,46 @@ class RunDriver:
         run_id = self.run_id(neuron)
         with self.locked(run_id, timeout=None if self._in_job(run_id) else LOCK_TIMEOUT_S):
             record = open_run(self.service, neuron, self.config)
-            if record.init is None:
-                initialise_run(self.service.vocabulary, record, self.config)
-                record.status = "running"
-                save_run(self.service, record)
+            self._initialise(record)
         return self.board(neuron, record)
 
+    def _initialise(self, record: RunRecord) -> bool:
+        """Build a run's initial board if it has none (the run's lock held); True if built."""
+        if record.init is not None:
+            return False
+        with self.vocabulary_lock():
+            initialise_run(self.service.vocabulary, record, self.config)
+        record.status = "running"
+        save_run(self.service, record)
+        return True
+
     def _in_job(self, run_id: str) -> bool:
-        job = self.jobs.active_job(run_id)
-        return job is not None and job.status == "running"
+        job = self.jobs.current()
+        return job is not None and job.key == run_id
+
+    @contextmanager
+    def vocabulary_lock(self) -> Iterator[None]:
+        """In a job, hold the workspace lock on scoring the layer's vocabulary while it is
+        not cached: a job of another process scoring it is waited for (cancel still
+        stops this one), then its cache is read instead of scoring it twice."""
+        job = self.jobs.current()
+        vocabulary = self.service.vocabulary
+        lock = None
+        if job is not None and not vocabulary.ready(self.config):
+            lock = self.jobs.work_lock(f"vocabulary:{vocabulary.cache_key(self.config)}")
+        if lock is None or job is None:
+            yield
+            return
+        while not lock.acquire(job.job_id):
+            holder = lock.holder()
+            pid = f" {holder.pid}" if holder is not None and holder.pid else ""
+            job.message = f"waiting for the line-mcp process{pid} scoring this layer's vocabulary"
+            job.checkpoint()
+            time.sleep(0.5)
+        try:
+            yield
+        finally:
+            lock.release()
 
     def _started(self, neuron: int) -> RunRecord:
         record = open_run(self.service, neuron, self.config)
@@ -375,6 +409,9 @@ class RunDriver:
                 job.report(what, done, total)
 
             with self.locked(run_id, timeout=None):
+                first = open_run(self.service, neuron, self.config)
+                if self._initialise(first):  # the vocabulary's lock only as long as needed
+                    on_step(first)
                 if concepts == 1:
                     record = label_neuron(self.service, neuron, self.config, on_step=on_step)
                     return self.board(neuron, record)
