@@ -645,6 +645,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from line_mcp.errors import user_message
 
+    if args.command in ("run-loop", "evaluate", "describe", "serve", "draw"):
+        from line_mcp.backends.hub import offline_unless_reachable
+
+        offline_unless_reachable()  # no retry storm against an unreachable hub
     try:
         if args.command == "run-loop":
             return _run_loop(args)
@@ -661,6 +665,14 @@ def main(argv: list[str] | None = None) -> int:
         return _list_backends()
     except (LineError, ValidationError) as err:  # meant for the user: what was wrong
         print(f"line-mcp: error: {user_message(err)}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a path the command cannot read or write (--out, --csv, ...)
+        where = f" {err.filename}" if err.filename else ""
+        print(
+            f"line-mcp: error: cannot use{where}: {err.strerror or err}; give a path that "
+            "exists and is writable",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print("line-mcp: interrupted; run the same command again to resume", file=sys.stderr)

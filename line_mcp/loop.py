@@ -126,7 +126,8 @@ def apply_proposal(
     skipped step; so is a concept the image source cannot draw (a
     :class:`~line_mcp.core.composition.ConceptError`), marked ``not_drawable``.
     ``origin`` says who proposed the concept: the built-in LLM ("llm",
-    "summary") or an external client ("client"). ``clock`` is the step's
+    "summary"), offline knowledge ("guided", see :func:`step_origin`) or an
+    external client ("client"). ``clock`` is the step's
     stopwatch: the proposal's time when it timed that too, plus the scoring; the
     step's ``seconds`` are its totals (default: a new one, scoring only).
 
@@ -190,6 +191,19 @@ def apply_proposal(
     result.seconds = clock.totals()
     record.steps.append(result)
     return result
+
+
+def step_origin(step: Step, proposal: Proposal) -> Origin:
+    """Who proposed a built-in step's concept, as its record says: "summary" for the
+    summary step, "llm" when the concept is an LLM's answer (or the LLM was asked and
+    every answer rejected), "guided" when it came from offline knowledge with no LLM
+    answer (``proposal.origin`` names the source: a WordNet relation, a bank label...)."""
+    if step == "S":
+        return "summary"
+    if proposal.concept is None:
+        return "llm" if proposal.attempts else "guided"
+    answered = any(a.concept == proposal.concept for a in proposal.attempts)
+    return "llm" if answered else "guided"
 
 
 def propose_step(
@@ -293,7 +307,7 @@ def label_neuron(
     while (step := next_step(record, config)) is not None:
         step_clock = Stopwatch(parent=clock)
         proposal = propose_step(service.proposals, record, config, step, step_clock)
-        origin: Origin = "summary" if step == "S" else "llm"
+        origin = step_origin(step, proposal)
         apply_proposal(service.drawing, record, config, step, proposal, origin, step_clock)
         settle_run(record, config, service.config.proposer, choose_label)
         save()

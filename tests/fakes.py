@@ -221,3 +221,16 @@ class SlowGenerator(FakeGenerator):
 
 if not any(r.role == "generator" and r.scheme == "slow" for r in registrations()):
     register("generator", "slow", "tests.fakes:SlowGenerator", "test fake, slow to draw", "slow")
+
+
+class ChattyTarget(FakeTarget):
+    """The fake target printing while it is built, as some model libraries do."""
+
+    @classmethod
+    def build(cls, argument, options, context):
+        print("Loaded pretrained weights for chatty")
+        return cls()
+
+
+if not any(r.role == "target" and r.scheme == "chatty" for r in registrations()):
+    register("target", "chatty", "tests.fakes:ChattyTarget", "test fake that prints", "chatty")

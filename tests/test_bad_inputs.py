@@ -40,7 +40,7 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
 def assert_clear_refusal(code: int, err: str, *words: str) -> None:
     assert code == 2, err
     assert "Traceback" not in err and "internal error" not in err, err
-    assert err.startswith("line-mcp: error: "), err
+    assert err.splitlines()[-1].startswith("line-mcp: error: "), err
     for word in words:
         assert word in err, err
 
@@ -147,6 +147,22 @@ def test_an_unwritable_workspace_is_a_message(fake_backends, tmp_path, capsys, c
     # report reads a workspace and never creates one
     reason = "no workspace at" if command == "report" else "not writable"
     assert_clear_refusal(code, err, reason, str(blocker / "ws"))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run-loop", "--neurons", "0", "--iterations", "1", *FAKE, "--summary-file", "{bad}/s"],
+        ["draw", "cat", *FAKE, "--out", "{bad}/pictures"],
+        ["evaluate", "--csv", "{bad}/labels.csv", *FAKE],
+    ],
+)
+def test_a_path_that_cannot_be_used_is_a_message(fake_backends, tmp_path, capsys, argv):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    argv = [a.replace("{bad}", str(blocker)) for a in argv]
+    code, _, err = run_cli([*argv, "--workspace", str(tmp_path / "ws")], capsys)
+    assert_clear_refusal(code, err, str(blocker))
 
 
 def test_a_cache_that_is_not_a_database_is_set_aside_and_the_run_goes_on(

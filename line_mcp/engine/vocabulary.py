@@ -23,7 +23,7 @@ from line_mcp.core.seeds import derived_rng
 from line_mcp.engine.backends import Backends
 from line_mcp.engine.drawing import ConceptImages, Drawing
 from line_mcp.engine.stopwatch import Stopwatch, timed
-from line_mcp.progress import ProgressCallback, no_progress
+from line_mcp.progress import ProgressCallback, announce_one_time_step, no_progress
 from line_mcp.store.workspace import Workspace
 
 # Vocabulary labels drawn per generator call when scoring the vocabulary.
@@ -126,10 +126,32 @@ class Vocabulary:
         cached = self._cached_vocabulary(config)
         if cached is None:
             rows: list[np.ndarray] = []
+            announce = self.progress is not no_progress  # someone is watching the work
+            what = (
+                f"scoring the {len(labels)} vocabulary labels of layer "
+                f"{self.backends.target.layer}, {config.images_per_concept} drawn images each"
+            )
+            why = (
+                "the initial scoreboards of this layer's neurons; cached, so every later "
+                "neuron of the layer starts at once"
+            )
+            if announce:
+                announce_one_time_step(what, why)
+            started = time.perf_counter()
             for start in range(0, len(labels), _VOCABULARY_CHUNK):
                 chunk = labels[start : start + _VOCABULARY_CHUNK]
                 drawn = self.drawing.draw(chunk, config, keep_images=False, clock=clock)
                 rows.extend(c.activations.mean(axis=0) for c in drawn)
+                if announce and start == 0 and len(chunk) < len(labels):
+                    per_label = (time.perf_counter() - started) / len(chunk)
+                    per_image = per_label / config.images_per_concept
+                    announce_one_time_step(
+                        what,
+                        why,
+                        per_label * (len(labels) - len(chunk)),
+                        f"{per_image * 1000:.0f} ms per image, drawing and target, measured "
+                        f"on the first {len(chunk)} labels",
+                    )
                 self.progress("vocabulary drawn", start + len(chunk), len(labels))
             cached = {"scores": np.stack(rows).astype(np.float32)}
             self.workspace.save_arrays(f"vocabulary-{self.vocabulary_key(config)}", **cached)

@@ -101,8 +101,9 @@ class ProposalView(BaseModel):
     neuron: int
     step: Step
     concept: str | None = Field(description="None when every reply was rejected")
-    origin: Literal["llm", "summary"] = Field(
-        description="who proposed it, as the recorded step will say: the built-in LLM"
+    origin: Literal["llm", "guided", "summary"] = Field(
+        description="who proposed it, as the recorded step will say: the built-in LLM "
+        "('llm', 'summary') or offline knowledge with no LLM answer ('guided')"
     )
     proposal_origin: ProposalOrigin | None = Field(
         None,
@@ -191,9 +192,9 @@ class UpdateView(BaseModel):
     run_id: str
     neuron: int
     step: Step
-    origin: Literal["llm", "summary", "client"] = Field(
-        description="who proposed the concept: the built-in LLM ('llm', 'summary') or you "
-        "('client')"
+    origin: Literal["llm", "guided", "summary", "client"] = Field(
+        description="who proposed the concept: the built-in LLM ('llm', 'summary'), offline "
+        "knowledge ('guided', proposal_origin names it) or you ('client')"
     )
     concept: str
     score: float | None = Field(description="the concept's score; None when it has none")

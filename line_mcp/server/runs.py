@@ -32,6 +32,7 @@ from line_mcp.loop import (
     run_id_for,
     save_run,
     settle_run,
+    step_origin,
 )
 from line_mcp.server.jobs import Job, JobManager
 from line_mcp.server.models import BoardView, EvaluationView, ProposalView, UpdateView
@@ -250,6 +251,7 @@ class RunDriver:
                     pending.reasoning,
                     pending.attempts,
                     pending.proposal_origin,
+                    pending.origin,
                 )
             clock = Stopwatch()
             proposal = propose_step(self.service.proposals, record, self.config, step, clock)
@@ -260,17 +262,19 @@ class RunDriver:
                     self.config,
                     step,
                     proposal,
-                    "summary" if step == "S" else "llm",
+                    step_origin(step, proposal),
                     clock,
                 )
                 settle_run(record, self.config, self.service.config.proposer)
                 save_run(self.service, record)
-                view = self._proposal_view(record, step, None, "", proposal.attempts)
+                view = self._proposal_view(
+                    record, step, None, "", proposal.attempts, None, step_origin(step, proposal)
+                )
                 view.skipped = result.skipped
                 return view
             record.pending = PendingProposal(
                 step=step,
-                origin="summary" if step == "S" else "llm",
+                origin=step_origin(step, proposal),
                 concept=proposal.concept,
                 proposal_origin=proposal.origin,
                 reasoning=proposal.reasoning,
@@ -286,6 +290,7 @@ class RunDriver:
                 proposal.reasoning,
                 proposal.attempts,
                 proposal.origin,
+                step_origin(step, proposal),
             )
 
     def _check_step(self, step: Any, summary: bool) -> None:
@@ -303,7 +308,7 @@ class RunDriver:
             )
 
     def _proposal_view(
-        self, record, step, concept, reasoning, attempts, origin=None
+        self, record, step, concept, reasoning, attempts, origin=None, who="llm"
     ) -> ProposalView:
         hint = (
             f"call update_scoreboard(neuron={record.neuron}, concept={concept!r}) to score it "
@@ -316,7 +321,7 @@ class RunDriver:
             neuron=record.neuron,
             step=step,
             concept=concept,
-            origin="summary" if step == "S" else "llm",  # as update_scoreboard records it
+            origin=who,  # as update_scoreboard records it
             proposal_origin=origin,
             reasoning=reasoning,
             attempts=len(attempts),

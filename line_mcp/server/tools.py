@@ -408,13 +408,19 @@ def register_tools(
                 for i, v in zip(image_ids, matrix, strict=True)
             ]
         if paths:
-            from PIL import Image
+            from PIL import Image, UnidentifiedImageError
 
             images = []
             for path in paths:
                 resolved = _inside_workspace(path)
-                with Image.open(resolved) as image:
-                    images.append(image.convert("RGB"))
+                try:
+                    with Image.open(resolved) as image:
+                        images.append(image.convert("RGB"))
+                except (UnidentifiedImageError, OSError) as err:
+                    raise InputError(
+                        f"{path!r} is not an image this server can read ({err}); give a PNG, "
+                        "JPEG or another format Pillow opens"
+                    ) from None
             matrix = service.drawing.read_activations(images)
             rows += [
                 ImageActivation(image=p, activations={str(n): float(v[n]) for n in neurons})

@@ -69,6 +69,7 @@ CASES: dict[tuple[str, str], Spec] = {
     ("target", "fake-imagenet"): lambda _tmp: "fake-imagenet",
     ("target", "slow"): lambda _tmp: "slow?seconds=0",
     ("generator", "slow"): lambda _tmp: "slow?seconds=0",
+    ("target", "chatty"): lambda _tmp: "chatty",
     ("generator", "bank"): lambda _tmp: "bank:openmoji",
     ("generator", "compose"): lambda _tmp: "compose:tuxpaint",
     ("generator", "diffusers"): lambda tmp: f"diffusers:{tiny_models.tiny_sd(tmp / 'sd')}?steps=1",

@@ -58,6 +58,7 @@ async def test_the_word_limit_is_the_servers(make_server):
         ("score_concept", {"neuron": 0, "concepts": ["red"] * 9}, ("concepts", "8")),
         ("get_activations", {"image_ids": ["nope"], "neurons": [0]}, ("not an image id",)),
         ("get_activations", {"paths": ["../../etc/passwd"], "neurons": [0]}, ("workspace",)),
+        ("get_activations", {"paths": ["workspace.json"], "neurons": [0]}, ("not an image",)),
         ("job_status", {"job_id": "nope"}, ("unknown job id",)),
         ("ablate_concept", {"neuron": 0, "image_id": "0" * 24, "concept": "red"}, ("image",)),
     ],
