@@ -174,6 +174,11 @@ class ConceptScore(BaseModel):
     board_rank: int | None = Field(
         None, description="rank it would take on the neuron's current board (1 = best)"
     )
+    refused: str | None = Field(
+        None,
+        description="why update_scoreboard would not record it (e.g. it repeats an earlier "
+        "concept, named here); null: it would",
+    )
 
 
 class ScoresView(BaseModel):

@@ -545,6 +545,7 @@ def register_tools(
                         for i in images
                     ],
                     board_rank=board_rank(score, board_scores) if board else None,
+                    refused=driver.concept_error(record, concept) if record else None,
                 )
             )
         return ScoresView(
