@@ -143,6 +143,9 @@ class GeneratedImages(BaseModel):
 
     concept: str
     images: list[ImageView]
+    not_drawable: str | None = Field(
+        None, description="why the image source cannot draw this concept (then no images)"
+    )
 
 
 class ImageActivation(BaseModel):
@@ -206,6 +209,9 @@ class UpdateView(BaseModel):
         None,
         description="set when the image source could not draw the concept: the step "
         "was recorded with no score and the board did not change",
+    )
+    images: list[ImageView] = Field(
+        default_factory=list, description="the step's images, with what each was drawn from"
     )
     removed: str | None = Field(description="the concept that left the board")
     replaced_minimum: bool | None = Field(

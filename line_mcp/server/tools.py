@@ -209,6 +209,25 @@ async def follow_job(
         raise
 
 
+def image_view(
+    image_id: str,
+    prompt: str | None,
+    seed: int | None,
+    source: dict[str, Any],
+    activation: float | None = None,
+) -> ImageView:
+    """A result's image entry, with what the generator says it was drawn from."""
+    return ImageView(
+        image_id=image_id,
+        uri=image_uri(image_id),
+        prompt=prompt,
+        seed=seed,
+        activation=activation,
+        drawn_from=describe(source),
+        source=source,
+    )
+
+
 def job_view(job: Job) -> JobView:
     if job.kind == "evaluate_label":
         hint = {
@@ -402,26 +421,26 @@ def register_tools(
         1-3 words, not already tried). The run finishes after the summary step."""
         view = await offload(driver.update, neuron, concept, as_summary, reasoning)
         record = await offload(workspace.load_run, view.run_id)
-        ids = [i.image_id for i in record.steps[-1].images] if record and record.steps else []
+        drawn = record.steps[-1].images if record and record.steps else []
+        view.images = [
+            image_view(i.image_id, i.prompt, i.seed, i.source, i.activation) for i in drawn
+        ]
+        ids = [i.image_id for i in drawn]
         return with_images(view, await offload(image_blocks, workspace, ids, view.concept))
 
     # --- the design card's primitives --------------------------------------------------------
 
     def _generate(concept: str, n_images: int) -> GeneratedImages:
-        drawn = service.drawing.draw(
-            [concept], config.model_copy(update={"images_per_concept": n_images})
-        )[0]
+        try:
+            drawn = service.drawing.draw(
+                [concept], config.model_copy(update={"images_per_concept": n_images})
+            )[0]
+        except ConceptError as err:  # the source cannot show it: said, not an error
+            return GeneratedImages(concept=concept, images=[], not_drawable=str(err))
         return GeneratedImages(
             concept=concept,
             images=[
-                ImageView(
-                    image_id=i,
-                    uri=image_uri(i),
-                    prompt=r.prompt,
-                    seed=r.seed,
-                    drawn_from=describe(source),
-                    source=source,
-                )
+                image_view(i, r.prompt, r.seed, source)
                 for i, r, source in zip(drawn.image_ids, drawn.requests, drawn.sources, strict=True)
             ],
         )
@@ -533,15 +552,7 @@ def register_tools(
                     concept=scored.concept,
                     score=score,
                     images=[
-                        ImageView(
-                            image_id=i.image_id,
-                            uri=image_uri(i.image_id),
-                            prompt=i.prompt,
-                            seed=i.seed,
-                            activation=i.activation,
-                            drawn_from=describe(i.source),
-                            source=i.source,
-                        )
+                        image_view(i.image_id, i.prompt, i.seed, i.source, i.activation)
                         for i in images
                     ],
                     board_rank=board_rank(score, board_scores) if board else None,
