@@ -179,8 +179,7 @@ class ConceptScore(BaseModel):
     )
     refused: str | None = Field(
         None,
-        description="why update_scoreboard would not record it (e.g. it repeats an earlier "
-        "concept, named here); null: it would",
+        description="why update_scoreboard would refuse it (e.g. it repeats a concept)",
     )
 
 

@@ -96,8 +96,7 @@ WaitS = Annotated[
     Field(
         ge=0,
         le=MAX_JOB_WAIT_S,
-        description="seconds to wait for the job before answering (0: at once); meanwhile "
-        "progress notifications go to a client that sent a progressToken",
+        description="seconds to wait for the job (0: answer at once), sending progress",
     ),
 ]
 
