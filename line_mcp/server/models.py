@@ -262,6 +262,9 @@ class JobView(BaseModel):
         None, description="estimated seconds left, from its pace so far (null: not yet known)"
     )
     message: str
+    owner_pid: int | None = Field(
+        None, description="the server process running it (one of any server on the workspace)"
+    )
     error: str | None = None
     evaluation: EvaluationView | None = Field(
         None, description="an evaluate_label job's result, once finished"

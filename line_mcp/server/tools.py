@@ -255,6 +255,7 @@ def job_view(job: Job) -> JobView:
         elapsed_s=None if job.elapsed_s is None else round(job.elapsed_s, 1),
         eta_s=None if job.eta_s is None else round(job.eta_s, 1),
         message=job.message,
+        owner_pid=job.owner_pid,
         error=job.error,
         evaluation=job.result if finished_evaluation else None,
         next=hint,

@@ -131,7 +131,7 @@ async def test_a_job_of_a_killed_process_is_interrupted_and_resumed(
         async with Client(server) as client:
             status, _ = await call(client, "job_status", job_id=job_id)
             assert status["status"] == "running" and status["progress"] > 0
-            assert server.driver.jobs.get(job_id).owner_pid == child.pid
+            assert status["owner_pid"] == child.pid and status["elapsed_s"] > 0
             again, _ = await call(client, "label_neuron", neuron=0)
             assert again["job_id"] == job_id  # the work is locked: not started twice
             board, _ = await call(client, "get_scoreboard", neuron=0)
