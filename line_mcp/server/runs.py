@@ -159,8 +159,8 @@ class RunDriver:
     def init(self, neuron: int) -> BoardView:
         """Build the neuron's initial board now if the vocabulary is cached, else in a job."""
         record = open_run(self.service, neuron, self.config)
-        if record.init is not None:
-            return self.board(neuron, record)
+        if record.init is not None or self.jobs.active_job(record.run_id) is not None:
+            return self.board(neuron, record)  # a job (maybe another server's) is on it
         if not self.service.vocabulary.ready(self.config):
             self.jobs.submit(
                 "init_scoreboard", neuron, record.run_id, lambda job: self._init(neuron)
