@@ -160,8 +160,8 @@ class RunDriver:
     def init(self, neuron: int) -> BoardView:
         """Build the neuron's initial board now if the vocabulary is cached, else in a job."""
         record = open_run(self.service, neuron, self.config)
-        if record.init is not None:
-            return self.board(neuron, record)
+        if record.init is not None or self.jobs.active_job(record.run_id) is not None:
+            return self.board(neuron, record)  # a job (maybe another server's) is on it
         if not self.service.vocabulary.ready(self.config):
             self.jobs.submit(
                 "init_scoreboard", neuron, record.run_id, lambda job: self._init(neuron)
@@ -380,10 +380,14 @@ class RunDriver:
             board=self.board(neuron, record),
         )
 
-    def _check_concept(self, record: RunRecord, concept: str) -> None:
-        # The built-in LLM's rule (normalised, near-duplicate and embedding checks).
+    def concept_error(self, record: RunRecord, concept: str) -> str | None:
+        """Why the run may not record ``concept`` (None: it may): the built-in LLM's rule,
+        normalised, near-duplicate and embedding checks against every concept tried."""
         taken = [*record.proposed(), *(e.concept for e in record.scoreboard())]
-        error = self.service.proposals.concept_error(concept, taken, self.config)
+        return self.service.proposals.concept_error(concept, taken, self.config)
+
+    def _check_concept(self, record: RunRecord, concept: str) -> None:
+        error = self.concept_error(record, concept)
         if error is not None:
             raise RunStateError(
                 f"{error}; propose a new concept (one already tried or on the board, or a "

@@ -131,7 +131,7 @@ async def test_a_job_of_a_killed_process_is_interrupted_and_resumed(
         async with Client(server) as client:
             status, _ = await call(client, "job_status", job_id=job_id)
             assert status["status"] == "running" and status["progress"] > 0
-            assert server.driver.jobs.get(job_id).owner_pid == child.pid
+            assert status["owner_pid"] == child.pid and status["elapsed_s"] > 0
             again, _ = await call(client, "label_neuron", neuron=0)
             assert again["job_id"] == job_id  # the work is locked: not started twice
             board, _ = await call(client, "get_scoreboard", neuron=0)
@@ -155,3 +155,33 @@ async def test_a_job_of_a_killed_process_is_interrupted_and_resumed(
         if child.poll() is None:
             child.kill()
             child.wait(10)
+
+
+async def test_a_layer_vocabulary_is_scored_by_one_server_at_a_time(make_server, monkeypatch):
+    from tests import fakes
+
+    generate = fakes.FakeGenerator.generate
+
+    def slow(self, requests):  # scoring the vocabulary takes a while
+        time.sleep(0.4)
+        return generate(self, requests)
+
+    monkeypatch.setattr(fakes.FakeGenerator, "generate", slow)
+    first, second = make_server(), make_server()
+    async with Client(first) as one, Client(second) as two:
+        a, _ = await call(one, "init_scoreboard", neuron=0)
+        with anyio.fail_after(20):
+            while first.driver.jobs.get(a["job_id"]).status != "running":
+                await anyio.sleep(0.05)
+        b, _ = await call(two, "init_scoreboard", neuron=1)  # another run, the same layer
+        assert b["status"] == "initialising" and b["job_id"] != a["job_id"]
+        job_b = second.driver.jobs.get(b["job_id"])
+        with anyio.fail_after(20):
+            while "waiting for the line-mcp process" not in job_b.message:
+                assert first.driver.jobs.get(a["job_id"]).active, job_b.message
+                await anyio.sleep(0.02)
+        first.driver.jobs.wait(a["job_id"], timeout=30)
+        second.driver.jobs.wait(b["job_id"], timeout=30)
+        assert job_b.status == "finished", job_b.error
+        board, _ = await call(two, "get_scoreboard", neuron=1)
+    assert board["status"] == "running" and board["scoreboard"]
