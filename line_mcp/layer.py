@@ -83,6 +83,25 @@ class NeuronResult:
         return self.error is None and self.record.status == "finished"
 
 
+#: Fields that account for the schedule (when, how long, who drew an image first),
+#: not for what a run found.
+SCHEDULE_FIELDS = frozenset(
+    {"seconds", "finished_at", "images_drawn", "created_at", "updated_at", "writer"}
+)
+
+
+def schedule_free(record: RunRecord) -> dict[str, Any]:
+    """A record as JSON without :data:`SCHEDULE_FIELDS`: what must equal between
+    a lockstep batch and the one-at-a-time loop."""
+    data = record.model_dump(mode="json", exclude=set(SCHEDULE_FIELDS))
+    for step in data["steps"]:
+        for name in SCHEDULE_FIELDS & set(step):
+            del step[name]
+    if data["init"] is not None:
+        data["init"].pop("seconds", None)
+    return data
+
+
 class _Deferred(Exception):
     """A proposal needs a reply the batch has not fetched yet."""
 

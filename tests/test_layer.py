@@ -5,23 +5,14 @@ import pytest
 from line_mcp.config import LoopConfig
 from line_mcp.errors import InputError
 from line_mcp.layer import label_neurons
+from line_mcp.layer import schedule_free as comparable
 from line_mcp.loop import LoopError, label_neuron
 from line_mcp.service import LineService
 from tests import fakes
 
 CONFIG = LoopConfig(iterations=4, seed=3, proposal="llm")
-# Per-run accounting that depends on the schedule, not on the result.
 WORDS = ["teal", "crimson", "olive", "navy", "amber", "violet", "maroon", "khaki", "ivory"]
 SCHEDULE = {"seconds", "finished_at", "images_drawn", "created_at", "updated_at", "writer"}
-
-
-def comparable(record):
-    data = record.model_dump(mode="json", exclude={"created_at", "updated_at", "writer"})
-    for step in data["steps"]:
-        for key in SCHEDULE & set(step):
-            step.pop(key)
-    data["init"].pop("seconds")
-    return data
 
 
 def shared_replies(prompt, seed):
