@@ -118,12 +118,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pool-batch", type=int, default=16, help="batch of the pool arm")
     parser.add_argument("--eval-images", type=int, default=20)
     parser.add_argument("--output", default="docs/benchmark/layer")
+    parser.add_argument(
+        "--backend",
+        action="append",
+        default=[],
+        metavar="ROLE=SPEC",
+        help="another backend spec (e.g. target=..., a test's fakes with --plugin)",
+    )
+    parser.add_argument("--eval-generator", help="CoSy generator (default: held out)")
+    parser.add_argument("--eval-control", help="CoSy control set (default: held out)")
+    parser.add_argument("--plugin", action="append", default=[], help="backend plugin module")
     args = parser.parse_args(argv)
+    if args.plugin:
+        from line_mcp.backends.registry import load_plugins
+
+        load_plugins(args.plugin)
     started = time.perf_counter()
     neurons = parse_neurons(args.neurons)
-    backends = BackendConfig(layer=args.layer, generator=args.generator, device="cpu")
+    specs = dict(item.split("=", 1) for item in args.backend)
+    backends = BackendConfig(
+        **{"layer": args.layer, "generator": args.generator, "device": "cpu", **specs}
+    )
     config = LoopConfig(iterations=args.iterations)
-    evaluation = EvaluationConfig(images_per_concept=args.eval_images)
+    evaluation = EvaluationConfig(
+        images_per_concept=args.eval_images,
+        generator=args.eval_generator,
+        control=args.eval_control,
+    )
     # The base is only read: models load against a copy of it, which gets the
     # layer's vocabulary when the base has none cached (the first run, timed apart).
     prepared = _arm_workspace(args.base_workspace, args.scratch, "prepared")
