@@ -31,8 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from line_mcp.cli import parse_neurons
 from line_mcp.config import BackendConfig, LoopConfig
+from line_mcp.core.neurons import parse_neurons
 from line_mcp.engine.stopwatch import Stopwatch
 from line_mcp.evaluation.cosy import CosyEvaluator, EvaluationConfig
 from line_mcp.evaluation.labels import LabelRow

@@ -583,7 +583,7 @@ def register_tools(
         return job_view(await offload(_start_layer_job, neurons, batch_neurons))
 
     def _start_layer_job(neurons: list[int] | str, batch_neurons: int) -> Job:
-        from line_mcp.cli import parse_neurons
+        from line_mcp.core.neurons import parse_neurons
 
         if isinstance(neurons, str):
             chosen = parse_neurons(neurons)
