@@ -10,42 +10,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from line_mcp.core.neurons import parse_neurons
 from line_mcp.errors import InputError, LineError
 
 if TYPE_CHECKING:
     from line_mcp.core.records import RunRecord
 
 DEFAULT_WORKSPACE = "line-workspace"
-#: The most neurons one command may name (a layer's range is checked once it is loaded).
-MAX_NEURONS = 100_000
-
-
-def parse_neurons(text: str) -> list[int]:
-    """Parse ``"3,17,40-45"`` into ``[3, 17, 40, 41, 42, 43, 44, 45]``.
-
-    Raises:
-        InputError: with the offending part and the accepted syntax.
-    """
-    neurons: list[int] = []
-    for part in (p.strip() for p in text.split(",")):
-        low, dash, high = part.partition("-")
-        try:
-            if not dash:
-                neurons.append(int(part))
-                continue
-            first, last = int(low), int(high)
-        except ValueError:
-            raise InputError(
-                f"bad neuron list part {part!r} in {text!r}: use indices and ranges like 3,17,40-45"
-            ) from None
-        if first > last or first < 0:
-            raise InputError(f"bad neuron range {part!r}: write low-high with 0 <= low <= high")
-        if last - first + 1 + len(neurons) > MAX_NEURONS:
-            raise InputError(f"{text!r} names more than {MAX_NEURONS} neurons; name fewer")
-        neurons.extend(range(first, last + 1))
-    if any(n < 0 for n in neurons):
-        raise InputError(f"neuron indices must be >= 0, got {text!r}")
-    return list(dict.fromkeys(neurons))
 
 
 def _model_options(
@@ -132,6 +103,15 @@ def build_parser(preset: str | None = None) -> argparse.ArgumentParser:
         metavar="K",
         help="find up to K concepts per neuron: after the first label, restart the loop "
         "with every earlier label and its near-duplicates forbidden (default 1)",
+    )
+    run.add_argument(
+        "--batch-neurons",
+        type=int,
+        default=None,
+        metavar="B",
+        help="neurons advanced together step by step: their proposals in one batched LLM "
+        "call, their new concepts drawn and read in one pass (records equal one at a "
+        "time; default 16)",
     )
     _add_backend_options(run)
     _add_loop_options(run)
@@ -490,7 +470,7 @@ def _print_labels(rows: list[dict[str, Any]]) -> None:
 
 def _run_loop(args: argparse.Namespace) -> int:
     from line_mcp.engine.stopwatch import Stopwatch
-    from line_mcp.loop import LoopError, label_neuron, run_id_for
+    from line_mcp.loop import LoopError, run_id_for
     from line_mcp.progress import StderrProgress
     from line_mcp.service import LineService
 
@@ -505,27 +485,39 @@ def _run_loop(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     records: list[RunRecord] = []
     failed = 0
-    for position, neuron in enumerate(neurons, 1):
+    positions = {neuron: position for position, neuron in enumerate(neurons, 1)}
 
-        def on_step(record, position=position):
-            what = "initial scoreboard built"
-            if record.status == "finished":
-                what = f"finished: {record.label.concept} ({record.label.score:.3f})"
-                if record.concept_index > 1:
-                    what = f"concept {record.concept_index} {what}"
-            elif record.steps:
-                last = record.steps[-1]
-                score = f" scored {last.score:.3f}" if last.score is not None else ""
-                what = f"step {last.step}: {last.concept or 'no valid proposal'}{score}"
-            print(
-                f"[line-mcp] neuron {record.neuron} ({position}/{len(neurons)}): {what}",
-                file=sys.stderr,
-                flush=True,
-            )
+    def on_step(record):
+        what = "initial scoreboard built"
+        if record.status == "finished":
+            what = f"finished: {record.label.concept} ({record.label.score:.3f})"
+            if record.concept_index > 1:
+                what = f"concept {record.concept_index} {what}"
+        elif record.steps:
+            last = record.steps[-1]
+            score = f" scored {last.score:.3f}" if last.score is not None else ""
+            what = f"step {last.step}: {last.concept or 'no valid proposal'}{score}"
+        print(
+            f"[line-mcp] neuron {record.neuron} ({positions[record.neuron]}/{len(neurons)}): "
+            f"{what}",
+            file=sys.stderr,
+            flush=True,
+        )
 
-        if args.concepts > 1:
-            from line_mcp.polysemantic import label_concepts
+    if args.concepts == 1:
+        from line_mcp.layer import DEFAULT_BATCH_NEURONS, label_neurons
 
+        batch = DEFAULT_BATCH_NEURONS if args.batch_neurons is None else args.batch_neurons
+        for result in label_neurons(service, neurons, config, batch, on_step, clock):
+            if result.error is not None:
+                print(f"[line-mcp] neuron {result.neuron} failed: {result.error}", file=sys.stderr)
+                failed += 1
+            rows.append(_label_row(result.record))
+            records.append(result.record)
+    else:
+        from line_mcp.polysemantic import label_concepts
+
+        for neuron in neurons:
             try:
                 found = label_concepts(
                     service, neuron, config, args.concepts, on_step=on_step, clock=clock
@@ -537,18 +529,6 @@ def _run_loop(args: argparse.Namespace) -> int:
                 found = [first] if first is not None else []
             rows.extend(_label_row(r) for r in found)
             records.extend(found)
-            continue
-        try:
-            record = label_neuron(service, neuron, config, on_step=on_step, clock=clock)
-        except LoopError as err:
-            print(f"[line-mcp] neuron {neuron} failed: {err}", file=sys.stderr)
-            failed += 1
-            saved = service.workspace.load_run(run_id_for(service, neuron, config))
-            if saved is None:  # a LoopError comes after the record was saved
-                raise
-            record = saved
-        rows.append(_label_row(record))
-        records.append(record)
     _print_labels(rows)
     summary_path = Path(
         args.summary_file or Path(service.workspace.root) / f"labels-{backends.layer}.json"

@@ -210,6 +210,14 @@ class LoopConfig(_Config):
         json_schema_extra={**RUN_ONLY, "cli": "--free-text"},
     )
 
+    share_concepts: bool = Field(
+        False,
+        description="one concept pool per layer: a neuron's initial board and its steps may "
+        "take a concept another neuron of the layer already drew (scored from the cached "
+        "images, none drawn); off keeps the paper's loop",
+        json_schema_extra=RUN_ONLY,
+    )
+
     @property
     def scoreboard_size(self) -> int:
         """|H|: the initial board's size, kept constant by every update."""
@@ -358,6 +366,7 @@ PRESETS: dict[str, Preset] = {
             "summary": True,
             "summary_top": 3,
             "init_scoring": "control",
+            "share_concepts": False,
         },
         control_env="LINE_MCP_IMAGENET_VAL",
         control_hint="ImageNet val laid out as class folders (n01440764/, ...) "

@@ -20,8 +20,10 @@ def _format_one_run_id(backends: BackendConfig, neuron: int, config: LoopConfig)
     """The run id exactly as line-mcp computed it before identities were declared."""
     spec = backends.to_dict()
     spec.pop("device")
+    # The loop fields that existed then (options added since are left out at their default).
+    loop = {k: v for k, v in config.to_dict().items() if k in LoopConfig.FIRST_IDENTITY}
     digest = hashlib.sha256(
-        json.dumps([spec, config.to_dict(), neuron], sort_keys=True).encode()
+        json.dumps([spec, loop, neuron], sort_keys=True).encode()
     ).hexdigest()[:10]
     return f"{backends.layer}-n{neuron:05d}-{digest}"
 

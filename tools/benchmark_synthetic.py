@@ -53,10 +53,10 @@ from typing import Any
 import numpy as np
 
 from line_mcp.backends.synthetic import SyntheticNeuron, object_classes
-from line_mcp.cli import parse_neurons
 from line_mcp.config import BackendConfig, LoopConfig
 from line_mcp.core.attributes import colour_name, pattern_name
 from line_mcp.core.composition import ConceptError
+from line_mcp.core.neurons import parse_neurons
 from line_mcp.core.records import RunRecord
 from line_mcp.core.scoreboard import ScoreboardEntry
 from line_mcp.core.seeds import derived_rng

@@ -35,6 +35,7 @@ class ConceptImages:
         image_ids: Content addresses in the workspace.
         sources: What the generator reported per image.
         activations: ``[n_images, n_neurons]`` layer vectors.
+        new_images: How many of them this call generated (0: all from the cache).
     """
 
     concept: str
@@ -42,6 +43,7 @@ class ConceptImages:
     image_ids: list[str]
     sources: list[dict[str, Any]]
     activations: np.ndarray
+    new_images: int = 0
 
     def for_neuron(self, neuron: int) -> list[DrawnImage]:
         """Per-image records for one neuron."""
@@ -64,6 +66,7 @@ class ConceptScore:
     concept: str
     score: float
     images: list[DrawnImage]
+    new_images: int = 0
 
 
 def draw_requests(concept: str, n_images: int, config: LoopConfig) -> list[DrawRequest]:
@@ -96,6 +99,8 @@ class Drawing:
     def __init__(self, backends: Backends, workspace: Workspace) -> None:
         self.backends = backends
         self.workspace = workspace
+        #: Images generated (not read from the cache) since construction.
+        self.generated = 0
 
     def draw(
         self,
@@ -153,6 +158,8 @@ class Drawing:
                 sources[image_id] = info["source"]
         todo = [(i, r) for i, r in zip(ids, flat, strict=True) if i not in sources]
         todo = list({i: r for i, r in todo}.items())  # the same image may be asked twice
+        fresh = {i for i, _ in todo}
+        self.generated += len(todo)
         if todo:
             with self.backends.lock:
                 with timed(clock, "images"):
@@ -179,9 +186,16 @@ class Drawing:
             concept_ids = ids[start : start + len(requests)]
             start += len(requests)
             matrix = np.stack([cached[i] for i in concept_ids])
+            new = sum(1 for i in dict.fromkeys(concept_ids) if i in fresh)
+            fresh -= set(concept_ids)  # an image asked by two concepts counts once
             results.append(
                 ConceptImages(
-                    concept, list(requests), concept_ids, [sources[i] for i in concept_ids], matrix
+                    concept,
+                    list(requests),
+                    concept_ids,
+                    [sources[i] for i in concept_ids],
+                    matrix,
+                    new,
                 )
             )
         return results
@@ -206,6 +220,7 @@ class Drawing:
                 drawn.concept,
                 mean_activation(drawn.activations[:, neuron]),
                 drawn.for_neuron(neuron),
+                drawn.new_images,
             )
             for drawn in self.draw(concepts, config, clock=clock)
         ]

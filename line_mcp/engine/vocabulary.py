@@ -17,6 +17,7 @@ import numpy as np
 
 from line_mcp.backends.base import DrawabilityCheck
 from line_mcp.config import LoopConfig
+from line_mcp.core.concepts import concept_key
 from line_mcp.core.records import InitRecord
 from line_mcp.core.scoreboard import initial_scoreboard
 from line_mcp.core.seeds import derived_rng
@@ -229,16 +230,24 @@ class Vocabulary:
         config: LoopConfig,
         clock: Stopwatch | None = None,
         exclude: Sequence[str] = (),
+        pool: Sequence[tuple[str, float]] = (),
     ) -> InitRecord:
         """The initial board of a neuron: top ``init_top`` + ``init_random`` random labels.
 
         ``exclude``: labels left out of the vocabulary for this board (a neuron's
-        earlier concepts, see :mod:`line_mcp.polysemantic`).
+        earlier concepts, see :mod:`line_mcp.polysemantic`). ``pool``: concepts
+        other neurons drew and their scores for this neuron, which join the
+        vocabulary (``share_concepts``; a label already there keeps its score).
         """
         self.backends.check_neuron(neuron)
         start = time.perf_counter()
         vocabulary = self.scores(config, clock)
         labels, scores = vocabulary.labels, vocabulary.scores[:, neuron]
+        known = {concept_key(label) for label in labels}
+        extra = [(c, s) for c, s in pool if concept_key(c) not in known]
+        if extra:
+            labels = [*labels, *(c for c, _ in extra)]
+            scores = np.concatenate([scores, np.array([s for _, s in extra], dtype=scores.dtype)])
         if exclude:
             excluded = set(exclude)
             keep = [i for i, label in enumerate(labels) if label not in excluded]
@@ -263,5 +272,6 @@ class Vocabulary:
             entries=entries,
             top_vocabulary=[(labels[i], float(scores[i])) for i in top],
             images=images,
+            pool=[c for c, _ in extra],
             seconds={"total": time.perf_counter() - start},
         )

@@ -12,7 +12,7 @@ from line_mcp.core.scoreboard import ScoreboardEntry, Step
 
 RunStatus = Literal["not_started", "initialising", "running", "finished", "failed"]
 JobStatus = Literal["queued", "running", "finished", "failed", "cancelled"]
-JobKind = Literal["label_neuron", "init_scoreboard", "evaluate_label"]
+JobKind = Literal["label_neuron", "init_scoreboard", "evaluate_label", "label_neurons"]
 
 
 class ControlInfo(BaseModel):

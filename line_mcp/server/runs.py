@@ -10,6 +10,7 @@ saves it, so a restarted server or a reconnected client continues where it was.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -435,6 +436,47 @@ class RunDriver:
             return self.board(neuron, runs[0])
 
         return self.jobs.submit("label_neuron", neuron, run_id, work)
+
+    def start_layer_job(self, neurons: list[int], batch_neurons: int) -> Job:
+        """Label several neurons as one background job, in lockstep batches (:mod:`line_mcp.layer`).
+
+        The job's message names the neuron that just advanced and every neuron's
+        steps done; the finished message lists each label. Its ``neuron`` and
+        ``run_id`` are the first neuron's (job_result shows that run).
+        """
+        from line_mcp.layer import label_neurons
+
+        run_ids = [self.run_id(n) for n in neurons]
+        per_run = 1 + self.config.iterations + int(self.config.summary)
+        done: dict[int, int] = dict.fromkeys(neurons, 0)
+
+        def work(job: Job) -> BoardView:
+            def on_step(record: RunRecord) -> None:
+                done[record.neuron] = 1 + len(record.steps)
+                last = record.steps[-1] if record.steps else None
+                what = f"step {last.step}: {last.concept or 'skipped'}" if last else "initial board"
+                steps = ", ".join(f"{n}: {d}/{per_run}" for n, d in done.items())
+                job.report(
+                    f"neuron {record.neuron} {what}; steps per neuron {steps}",
+                    sum(done.values()),
+                    per_run * len(neurons),
+                )
+
+            with contextlib.ExitStack() as stack:
+                for run_id in run_ids:
+                    stack.enter_context(self.locked(run_id, timeout=None))
+                results = label_neurons(
+                    self.service, neurons, self.config, batch_neurons, on_step
+                )
+            job.outcome = "finished; labels: " + "; ".join(
+                f"{r.neuron}: {r.record.label.concept} ({r.record.label.score:.3f})"
+                if r.record.label is not None
+                else f"{r.neuron}: failed ({r.error})"
+                for r in results
+            )
+            return self.board(neurons[0], results[0].record)
+
+        return self.jobs.submit("label_neurons", neurons[0], run_ids[0], work)
 
     # --- held-out evaluation as a job --------------------------------------------------------
 

@@ -648,6 +648,37 @@ def register_tools(
         job = await offload(driver.start_label_job, neuron, concepts)
         return job_view(await follow_job(driver.jobs, job, wait_s, ctx, cancel_with_call=True))
 
+    @tool("Label neurons (job)", REPEATABLE, needs=_NEURON)
+    async def label_neurons(
+        neurons: Annotated[
+            list[Annotated[int, Field(ge=0, strict=True)]] | str,
+            Field(
+                description="neuron indices as a list ([0, 1, 5]) or a range string "
+                "('0-7,12'); at most 4096"
+            ),
+        ],
+        batch_neurons: Annotated[
+            int,
+            Field(ge=1, le=256, strict=True, description="neurons advanced together"),
+        ] = 16,
+    ) -> JobView:
+        """Run the whole LINE loop for several neurons as one background job, in lockstep
+        batches (each neuron's record is what label_neuron gives it). Returns a job id at
+        once; job_status's message shows every neuron's steps done, and the finished message
+        lists each label. Stopped runs resume from their last saved step."""
+        return job_view(await offload(_start_layer_job, neurons, batch_neurons))
+
+    def _start_layer_job(neurons: list[int] | str, batch_neurons: int) -> Job:
+        from line_mcp.core.neurons import parse_neurons
+
+        if isinstance(neurons, str):
+            chosen = parse_neurons(neurons)
+        else:
+            chosen = list(dict.fromkeys(neurons))
+        if not chosen or len(chosen) > 4096:
+            raise InputError(f"give 1 to 4096 neurons, got {len(chosen)}")
+        return driver.start_layer_job(chosen, batch_neurons)
+
     @tool("Grade a label (job)", WRITE, needs=_NEURON)
     async def evaluate_label(
         neuron: Neuron,

@@ -37,7 +37,7 @@ async def test_tool_list_has_typed_schemas(make_server):
         "describe_target", "init_scoreboard", "get_scoreboard", "propose_concept",
         "summarize_scoreboard", "update_scoreboard", "generate_images", "get_activations",
         "score_concept", "ablate_concept", "label_neuron", "evaluate_label", "job_status",
-        "job_result", "cancel_job",
+        "job_result", "cancel_job", "label_neurons",
     }  # fmt: skip
     for tool in tools.values():
         assert tool.output_schema is not None, tool.name
