@@ -10,38 +10,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from line_mcp.core.neurons import parse_neurons
 from line_mcp.errors import InputError, LineError
 
 if TYPE_CHECKING:
     from line_mcp.core.records import RunRecord
 
 DEFAULT_WORKSPACE = "line-workspace"
-
-
-def parse_neurons(text: str) -> list[int]:
-    """Parse ``"3,17,40-45"`` into ``[3, 17, 40, 41, 42, 43, 44, 45]``.
-
-    Raises:
-        InputError: with the offending part and the accepted syntax.
-    """
-    neurons: list[int] = []
-    for part in (p.strip() for p in text.split(",")):
-        low, dash, high = part.partition("-")
-        try:
-            if not dash:
-                neurons.append(int(part))
-                continue
-            first, last = int(low), int(high)
-        except ValueError:
-            raise InputError(
-                f"bad neuron list part {part!r} in {text!r}: use indices and ranges like 3,17,40-45"
-            ) from None
-        if first > last or first < 0:
-            raise InputError(f"bad neuron range {part!r}: write low-high with 0 <= low <= high")
-        neurons.extend(range(first, last + 1))
-    if any(n < 0 for n in neurons):
-        raise InputError(f"neuron indices must be >= 0, got {text!r}")
-    return list(dict.fromkeys(neurons))
 
 
 def _model_options(
@@ -156,6 +131,15 @@ def build_parser(preset: str | None = None) -> argparse.ArgumentParser:
         help="workspace folder of the Ray actors (default: --workspace; on a cluster without "
         "a shared filesystem, a node-local folder)",
     )
+    run.add_argument(
+        "--batch-neurons",
+        type=int,
+        default=None,
+        metavar="B",
+        help="neurons advanced together step by step: their proposals in one batched LLM "
+        "call, their new concepts drawn and read in one pass (records equal one at a "
+        "time; default 16)",
+    )
     _add_backend_options(run)
     _add_loop_options(run)
     _add_preset_option(run, preset)
@@ -233,6 +217,8 @@ def _serve(args: argparse.Namespace) -> int:
     from line_mcp.server.app import serve_http, serve_stdio
     from line_mcp.service import LineService
 
+    if args.http and not 1 <= args.port <= 65535:
+        raise InputError(f"--port must be 1 to 65535, got {args.port}")
     load_plugins(args.plugin)
     service = LineService(_backends(args), args.workspace, progress=stderr_progress(args.quiet))
     server = build_server(service, _loop_config(args), preload=not args.no_preload)
@@ -322,14 +308,17 @@ def _draw(args: argparse.Namespace) -> int:
     import re
 
     from line_mcp.config import LoopConfig
+    from line_mcp.core.concepts import checked_concept
     from line_mcp.core.provenance import describe
     from line_mcp.engine.drawing import draw_requests
     from line_mcp.service import LineService
 
     if not 1 <= args.images <= 64:
         raise InputError(f"--images must be 1 to 64, got {args.images}")
+    loop = LoopConfig(seed=args.seed)
+    args.concept = checked_concept(args.concept, loop.max_concept_words)
     service = LineService(_backends(args), args.workspace)
-    requests = draw_requests(args.concept, args.images, LoopConfig(seed=args.seed))
+    requests = draw_requests(args.concept, args.images, loop)
     drawn = service.backends.generator.generate(requests)  # a concept it cannot show raises here
     slug = re.sub(r"[^a-z0-9]+", "-", args.concept.lower()).strip("-") or "concept"
     out = Path(args.out) if args.out else service.workspace.root / "draw" / slug
@@ -353,6 +342,8 @@ def _draw(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from line_mcp.config import LoopConfig
+    from line_mcp.core.concepts import checked_concept
     from line_mcp.evaluation.cosy import (
         EvaluationConfig,
         evaluate_labels,
@@ -365,7 +356,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.label is not None:
         if not args.neurons:
             raise InputError("--label needs --neurons (which neurons the label describes)")
-        rows = [LabelRow(n, args.label) for n in parse_neurons(args.neurons)]
+        label = checked_concept(args.label, LoopConfig().max_concept_words)
+        rows = [LabelRow(n, label) for n in parse_neurons(args.neurons)]
     elif args.neurons:
         raise InputError("--neurons goes with --label only; runs and CSVs name their neurons")
     elif args.run is not None:
@@ -410,7 +402,27 @@ def _evaluate(args: argparse.Namespace) -> int:
 
         atomic_write_bytes(Path(args.output), report.model_dump_json(indent=1).encode())
         print(f"report: {args.output}")
+    pages = _refresh_pages(args.workspace, backends.target, report.scores)
+    if pages is not None:
+        print(f"run pages with these grades: {pages}")
     return 0
+
+
+def _refresh_pages(workspace_path: str, target: str, scores: Sequence[Any]) -> Path | None:
+    """Rewrite the report pages of the runs whose neurons were just graded (None: no such run)."""
+    from line_mcp.report import write_reports
+    from line_mcp.store import Workspace
+
+    workspace = Workspace(workspace_path)
+    graded = {(s.layer, s.neuron) for s in scores}
+    records = [
+        r
+        for r in workspace.load_runs(["all"])
+        if (r.layer, r.neuron) in graded and r.backends.get("target") == target
+    ]
+    if not records:
+        return None
+    return write_reports(workspace, records, workspace.root / "reports")
 
 
 def _given(args: argparse.Namespace, model: type[Any]) -> dict[str, Any]:
@@ -490,7 +502,6 @@ def _run_loop(args: argparse.Namespace) -> int:
     from line_mcp.loop import LoopError, run_id_for
     from line_mcp.progress import stderr_progress
     from line_mcp.service import LineService
-    from line_mcp.shards import label_shard
 
     neurons = parse_neurons(args.neurons)
     backends, config = _backends(args), _loop_config(args)
@@ -504,50 +515,62 @@ def _run_loop(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     records: list[RunRecord] = []
     failed = 0
-    if args.engine == "ray":
-        if args.concepts > 1:
-            raise InputError("--engine ray labels one concept per neuron: drop --concepts")
-        from line_mcp.distributed import label_with_ray
+    positions = {neuron: position for position, neuron in enumerate(neurons, 1)}
+    finished: set[int] = set()
 
-        for result in label_with_ray(
-            backends,
-            service.workspace,
-            config,
-            neurons,
-            address=args.ray_address,
-            workers=args.ray_workers,
-            worker_workspace=args.ray_worker_workspace,
-            progress=progress,
-        ):
-            if result.error:
+    def on_step(record):
+        what = "initial scoreboard built"
+        if record.status == "finished":
+            finished.add(record.neuron)
+            progress("neurons", len(finished), len(neurons))
+            what = f"finished: {record.label.concept} ({record.label.score:.3f})"
+            if record.concept_index > 1:
+                what = f"concept {record.concept_index} {what}"
+        elif record.steps:
+            last = record.steps[-1]
+            score = f" scored {last.score:.3f}" if last.score is not None else ""
+            what = f"step {last.step}: {last.concept or 'no valid proposal'}{score}"
+        if not args.quiet:
+            print(
+                f"[line-mcp] neuron {record.neuron} ({positions[record.neuron]}/{len(neurons)}): "
+                f"{what}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    from line_mcp.layer import DEFAULT_BATCH_NEURONS, NeuronResult, label_neurons
+
+    batch = DEFAULT_BATCH_NEURONS if args.batch_neurons is None else args.batch_neurons
+    if args.engine == "ray" or args.concepts == 1:
+        results: Sequence[NeuronResult]
+        if args.engine == "ray":
+            if args.concepts > 1:
+                raise InputError("--engine ray labels one concept per neuron: drop --concepts")
+            from line_mcp.distributed import label_with_ray
+
+            results = label_with_ray(
+                backends,
+                service.workspace,
+                config,
+                neurons,
+                address=args.ray_address,
+                workers=args.ray_workers,
+                worker_workspace=args.ray_worker_workspace,
+                batch_neurons=batch,
+                progress=progress,
+            )
+        else:
+            results = label_neurons(service, neurons, config, batch, on_step, clock)
+        for result in results:
+            if result.error is not None:
                 print(f"[line-mcp] neuron {result.neuron} failed: {result.error}", file=sys.stderr)
                 failed += 1
             rows.append(_label_row(result.record))
             records.append(result.record)
-        neurons = []  # labeled by the actors
-    for position, neuron in enumerate(neurons, 1):
-        progress("neurons", position - 1, len(neurons))
+    else:
+        from line_mcp.polysemantic import label_concepts
 
-        def on_step(record, position=position):
-            what = "initial scoreboard built"
-            if record.status == "finished":
-                what = f"finished: {record.label.concept} ({record.label.score:.3f})"
-                if record.concept_index > 1:
-                    what = f"concept {record.concept_index} {what}"
-            elif record.steps:
-                last = record.steps[-1]
-                score = f" scored {last.score:.3f}" if last.score is not None else ""
-                what = f"step {last.step}: {last.concept or 'no valid proposal'}{score}"
-            if not args.quiet:
-                print(
-                    f"[line-mcp] neuron {record.neuron} ({position}/{len(neurons)}): {what}",
-                    file=sys.stderr,
-                    flush=True,
-                )
-
-        if args.concepts > 1:
-            from line_mcp.polysemantic import label_concepts
-
+        for neuron in neurons:
             try:
                 found = label_concepts(
                     service, neuron, config, args.concepts, on_step=on_step, clock=clock
@@ -559,16 +582,6 @@ def _run_loop(args: argparse.Namespace) -> int:
                 found = [first] if first is not None else []
             rows.extend(_label_row(r) for r in found)
             records.extend(found)
-            continue
-        (result,) = label_shard(service, [neuron], config, on_step=on_step, clock=clock)
-        if result.error:
-            print(f"[line-mcp] neuron {neuron} failed: {result.error}", file=sys.stderr)
-            failed += 1
-        record = result.record
-        rows.append(_label_row(record))
-        records.append(record)
-    if neurons:
-        progress("neurons", len(neurons), len(neurons))
     _print_labels(rows)
     summary_path = Path(
         args.summary_file or Path(service.workspace.root) / f"labels-{backends.layer}.json"
@@ -579,7 +592,8 @@ def _run_loop(args: argparse.Namespace) -> int:
         "fingerprints": service.backends.fingerprints(),
         "seconds": {**service.backends.clock.totals(), **clock.totals()},
         "workspace": str(service.workspace.root),
-        "labels": rows,
+        "this_call": [r["run_id"] for r in rows],
+        "labels": _merged_labels(service.workspace, backends, rows),
     }
     from line_mcp.store import atomic_write_bytes
 
@@ -593,6 +607,22 @@ def _run_loop(args: argparse.Namespace) -> int:
         f"; pages with the images: {index}"
     )
     return 1 if failed else 0
+
+
+def _merged_labels(
+    workspace: Any, backends: Any, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """This call's label rows and those of every finished run of the same target and layer
+    stored in the workspace, by neuron: ``labels-LAYER.json`` accumulates."""
+    merged = {
+        record.run_id: _label_row(record)
+        for record in workspace.load_runs(["all"])
+        if record.status == "finished"
+        and record.layer == backends.layer
+        and record.backends.get("target") == backends.target
+    }
+    merged.update((r["run_id"], r) for r in rows)
+    return sorted(merged.values(), key=lambda r: (r["neuron"], r["concept"], r["run_id"]))
 
 
 def _run_ids(text: str) -> list[str]:
@@ -648,6 +678,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from line_mcp.errors import user_message
 
+    if args.command in ("run-loop", "evaluate", "describe", "serve", "draw"):
+        from line_mcp.backends.hub import offline_unless_reachable
+
+        offline_unless_reachable()  # no retry storm against an unreachable hub
     try:
         if args.command == "run-loop":
             return _run_loop(args)
@@ -664,6 +698,14 @@ def main(argv: list[str] | None = None) -> int:
         return _list_backends()
     except (LineError, ValidationError) as err:  # meant for the user: what was wrong
         print(f"line-mcp: error: {user_message(err)}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a path the command cannot read or write (--out, --csv, ...)
+        where = f" {err.filename}" if err.filename else ""
+        print(
+            f"line-mcp: error: cannot use{where}: {err.strerror or err}; give a path that "
+            "exists and is writable",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print("line-mcp: interrupted; run the same command again to resume", file=sys.stderr)

@@ -23,9 +23,10 @@ Example:
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 PAPER_ANGLES = ("extreme close-up", "wide angle shot", "aerial view", "low angle")
 PAPER_LIGHTINGS = ("cinematic lighting", "natural sunlight", "studio lighting")
@@ -219,6 +220,14 @@ class LoopConfig(_Config):
         json_schema_extra={**RUN_ONLY, "cli": "--free-text"},
     )
 
+    share_concepts: bool = Field(
+        False,
+        description="one concept pool per layer: a neuron's initial board and its steps may "
+        "take a concept another neuron of the layer already drew (scored from the cached "
+        "images, none drawn); off keeps the paper's loop",
+        json_schema_extra=RUN_ONLY,
+    )
+
     @property
     def scoreboard_size(self) -> int:
         """|H|: the initial board's size, kept constant by every update."""
@@ -283,6 +292,16 @@ class BackendConfig(_Config):
         "no image through the model again; torch module targets only",
         json_schema_extra=NOTHING,
     )
+
+
+    @field_validator("device")
+    @classmethod
+    def _check_device(cls, device: str) -> str:
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", device):
+            raise ValueError(
+                f"device {device!r} is not one of auto, cpu, cuda, cuda:N (N: a GPU index)"
+            )
+        return device
 
 
 #: BackendConfig and LoopConfig with every field optional: what a preset may set.
@@ -370,6 +389,7 @@ PRESETS: dict[str, Preset] = {
             "summary_top": 3,
             "init_scoring": "control",
             "init_screen": 0,
+            "share_concepts": False,
         },
         control_env="LINE_MCP_IMAGENET_VAL",
         control_hint="ImageNet val laid out as class folders (n01440764/, ...) "

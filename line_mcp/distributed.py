@@ -2,9 +2,10 @@
 
 Each actor builds the backends once and keeps them loaded (one actor per GPU
 where the cluster has GPUs, else ``workers`` CPU actors) and labels the
-neurons it is handed through :func:`line_mcp.shards.label_shard`, the same
-function the local run calls. The driver hands out one neuron at a time,
-saves every returned record into its workspace, and reports progress.
+shards of neurons it is handed through :func:`line_mcp.layer.label_neurons`,
+the same function the local run calls (one lockstep batch per shard). The
+driver hands out one shard of ``batch_neurons`` neurons at a time, saves every
+returned record into its workspace, and reports progress.
 
 - A killed worker: Ray restarts the actor (``max_restarts``) and re-runs its
   task (``max_task_retries``); a task that still fails is handed to another
@@ -24,16 +25,19 @@ only here, inside the functions.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from line_mcp.backends.registry import PLUGINS_ENV
 from line_mcp.config import BackendConfig, LoopConfig
+from line_mcp.core.records import RunRecord
 from line_mcp.errors import InputError, LineError
+from line_mcp.layer import DEFAULT_BATCH_NEURONS, NeuronResult, label_neurons
 from line_mcp.progress import ProgressCallback, no_progress
 from line_mcp.service import LineService
-from line_mcp.shards import NeuronResult
 from line_mcp.store.workspace import Workspace
 
 #: Ray namespace of the actors; an actor is named ``line-worker-K`` in it.
@@ -43,6 +47,13 @@ _RAY_HINT = 'Ray is an optional extra: pip install -e ".[ray]" (or pip install r
 
 class DistributedError(LineError, RuntimeError):
     """The Ray run could not go on (no live worker, or Ray itself failed)."""
+
+
+@dataclass
+class WorkerResult(NeuronResult):
+    """A :class:`~line_mcp.layer.NeuronResult` and the worker that labeled it (``host:pid``)."""
+
+    worker: str = ""
 
 
 class ShardWorker:
@@ -69,12 +80,21 @@ class ShardWorker:
         """Score the layer's vocabulary (or its screen) once, before neurons are handed out."""
         self.service.vocabulary.prepare(LoopConfig.from_dict(config))
 
-    def label(self, neurons: list[int], config: dict[str, Any]) -> list[dict[str, Any]]:
-        """Label (or resume) the neurons; one :class:`NeuronResult` dict per neuron."""
-        from line_mcp.shards import label_shard
-
-        results = label_shard(self.service, neurons, LoopConfig.from_dict(config))
-        return [r.model_dump(mode="json") for r in results]
+    def label(
+        self, neurons: list[int], config: dict[str, Any], batch_neurons: int
+    ) -> list[dict[str, Any]]:
+        """Label (or resume) a shard of neurons; one result dict per neuron."""
+        loop = LoopConfig.from_dict(config)
+        worker = f"{socket.gethostname()}:{os.getpid()}"
+        return [
+            {
+                "neuron": r.neuron,
+                "record": r.record.model_dump(mode="json"),
+                "error": r.error,
+                "worker": worker,
+            }
+            for r in label_neurons(self.service, neurons, loop, batch_neurons)
+        ]
 
 
 def _init_ray(address: str | None) -> Any:
@@ -114,10 +134,11 @@ def label_with_ray(
     workers: int | None = None,
     worker_workspace: str | Path | None = None,
     plugins: Sequence[str] = (),
+    batch_neurons: int = DEFAULT_BATCH_NEURONS,
     retries: int = 2,
     max_restarts: int = 3,
     progress: ProgressCallback = no_progress,
-) -> list[NeuronResult]:
+) -> list[WorkerResult]:
     """Label neurons over Ray actors and save every record into ``workspace``.
 
     Args:
@@ -129,7 +150,8 @@ def label_with_ray(
         workers: Actors (default: one per GPU, else 2 on CPU).
         worker_workspace: The actors' workspace (default: ``workspace``).
         plugins: Backend plugin modules every actor imports.
-        retries: Driver-side re-runs of a neuron whose task failed after Ray's retries.
+        batch_neurons: Neurons per shard, labeled by one actor in lockstep.
+        retries: Driver-side re-runs of a shard whose task failed after Ray's retries.
         max_restarts: Restarts of a killed actor (Ray ``max_restarts``).
         progress: Receives "neurons" (done of total) as records arrive.
 
@@ -144,20 +166,23 @@ def label_with_ray(
     service = LineService(backends, workspace)  # run ids and stored runs; loads no model
     from line_mcp.loop import run_id_for
 
-    results: dict[int, NeuronResult] = {}
+    results: dict[int, WorkerResult] = {}
     todo: list[int] = []
     for neuron in dict.fromkeys(neurons):
         stored = workspace.load_run(run_id_for(service, neuron, config))
         if stored is not None and stored.status == "finished":
-            results[neuron] = NeuronResult(neuron=neuron, record=stored)
+            results[neuron] = WorkerResult(neuron=neuron, record=stored, worker="workspace")
         else:
             todo.append(neuron)
     total = len(results) + len(todo)
     progress("neurons", len(results), total)
-    if todo:
-        _run_actors(ray, backends, workspace, config, todo, results, total, progress,
-                    workers=workers, worker_workspace=worker_workspace, plugins=plugins,
-                    retries=retries, max_restarts=max_restarts)  # fmt: skip
+    if batch_neurons < 1:
+        raise InputError(f"batch_neurons must be 1 or more, got {batch_neurons}")
+    shards = [todo[i : i + batch_neurons] for i in range(0, len(todo), batch_neurons)]
+    if shards:
+        _run_actors(ray, backends, workspace, config, shards, batch_neurons, results, total,
+                    progress, workers=workers, worker_workspace=worker_workspace,
+                    plugins=plugins, retries=retries, max_restarts=max_restarts)  # fmt: skip
     return [results[n] for n in dict.fromkeys(neurons)]
 
 
@@ -166,8 +191,9 @@ def _run_actors(
     backends: BackendConfig,
     workspace: Workspace,
     config: LoopConfig,
-    todo: list[int],
-    results: dict[int, NeuronResult],
+    shards: list[list[int]],
+    batch_neurons: int,
+    results: dict[int, WorkerResult],
     total: int,
     progress: ProgressCallback,
     *,
@@ -180,7 +206,7 @@ def _run_actors(
     from ray.exceptions import RayActorError, RayTaskError
 
     count, gpus = worker_plan(ray, workers)
-    count = min(count, len(todo))
+    count = min(count, len(shards))
     folder = str(Path(worker_workspace or workspace.root).expanduser().resolve())
     actor_class = ray.remote(ShardWorker)
     actors = [
@@ -196,30 +222,33 @@ def _run_actors(
     loop = config.to_dict()
     try:
         ray.get(actors[0].prepare.remote(loop))  # the layer's vocabulary, once
-        queue, attempts = list(todo), dict.fromkeys(todo, 0)
+        queue = list(range(len(shards)))
+        attempts = dict.fromkeys(queue, 0)
         running: dict[Any, tuple[Any, int]] = {}
         idle = list(actors)
         while queue or running:
             while queue and idle:
-                actor, neuron = idle.pop(0), queue.pop(0)
-                running[actor.label.remote([neuron], loop)] = (actor, neuron)
+                actor, shard = idle.pop(0), queue.pop(0)
+                running[actor.label.remote(shards[shard], loop, batch_neurons)] = (actor, shard)
             (ready,), _ = ray.wait(list(running), num_returns=1)
-            actor, neuron = running.pop(ready)
+            actor, shard = running.pop(ready)
             try:
-                (result,) = [NeuronResult.model_validate(r) for r in ray.get(ready)]
+                returned = ray.get(ready)
             except RayTaskError as err:  # the code raised: a LineError is the user's to see
                 cause = getattr(err, "cause", None)
                 if isinstance(cause, LineError):
                     raise cause from None
-                raise DistributedError(f"neuron {neuron} failed on a Ray worker: {err}") from err
+                raise DistributedError(
+                    f"neurons {shards[shard]} failed on a Ray worker: {err}"
+                ) from err
             except RayActorError as err:  # the worker died after Ray's own retries
-                attempts[neuron] += 1
-                if attempts[neuron] > retries:
+                attempts[shard] += 1
+                if attempts[shard] > retries:
                     raise DistributedError(
-                        f"neuron {neuron}: its Ray worker died {attempts[neuron]} times "
-                        f"(last: {err}); see the Ray logs"
+                        f"neurons {shards[shard]}: their Ray worker died {attempts[shard]} "
+                        f"times (last: {err}); see the Ray logs"
                     ) from err
-                queue.insert(0, neuron)
+                queue.insert(0, shard)
                 if _alive(ray, actor):
                     idle.append(actor)
                 elif not idle and not running:
@@ -227,8 +256,13 @@ def _run_actors(
                         "every Ray worker died for good; see the Ray logs"
                     ) from err
                 continue
-            workspace.save_run(result.record)  # merge into the driver's workspace
-            results[neuron] = result
+            for item in returned:
+                record = RunRecord.model_validate(item["record"])
+                workspace.save_run(record)  # merge into the driver's workspace
+                results[item["neuron"]] = WorkerResult(
+                    neuron=item["neuron"], record=record, error=item["error"],
+                    worker=item["worker"],
+                )  # fmt: skip
             idle.append(actor)
             progress("neurons", len(results), total)
     finally:

@@ -97,3 +97,34 @@ def stderr_progress(quiet: bool = False) -> ProgressCallback:
     if sys.stderr.isatty():
         return BarProgress()
     return StderrProgress()
+
+
+def announce_one_time_step(
+    what: str, why: str, estimate_s: float | None = None, basis: str = ""
+) -> str:
+    """Say on stderr that a long one-time step starts, why, and about how long it takes.
+
+    Args:
+        what: The step, e.g. "scoring the 648 vocabulary labels of layer avgpool".
+        why: Why it runs now and what it buys, e.g. "the initial scoreboards; cached".
+        estimate_s: The expected seconds (None: not known yet).
+        basis: What the estimate rests on, e.g. "11.6 ms per image measured on 32 labels".
+
+    Returns:
+        The line printed.
+
+    Example:
+        >>> announce_one_time_step("scoring 10 labels", "a test", 90.0, "a guess")
+        '[line-mcp] one-time step: scoring 10 labels (a test); about 2 min (a guess)'
+    """
+    if estimate_s is None:
+        how_long = "estimating how long from the first labels"
+    elif estimate_s < 90:
+        how_long = f"about {estimate_s:.0f} s"
+    else:
+        how_long = f"about {estimate_s / 60:.0f} min"
+    line = f"[line-mcp] one-time step: {what} ({why}); {how_long}"
+    if basis:
+        line += f" ({basis})"
+    print(line, file=sys.stderr, flush=True)
+    return line

@@ -1,8 +1,10 @@
 """HTML reports of LINE runs: what a person looks at after labeling.
 
 One self-contained page per run (thumbnails inlined, no network, no scripts):
-the label, the final scoreboard with the images behind each score, and every
-step with where its concept came from. An index page lists the runs.
+the label, the final scoreboard with the images behind each score, every
+step with where its concept came from, and the CoSy grades ``line-mcp evaluate``
+or ``evaluate_label`` kept for the neuron. The index page lists every run of the
+workspace, not only the ones just written.
 
 Example:
     >>> from line_mcp.store import Workspace
@@ -20,7 +22,7 @@ from html import escape
 from pathlib import Path
 
 from line_mcp.core.provenance import describe
-from line_mcp.core.records import DrawnImage, RunRecord
+from line_mcp.core.records import DrawnImage, RunRecord, StoredEvaluation
 from line_mcp.store.workspace import Workspace, atomic_write_bytes
 
 #: Longest side of a thumbnail on a report page, in pixels.
@@ -72,12 +74,15 @@ def _images_by_concept(record: RunRecord) -> dict[str, list[DrawnImage]]:
     return images
 
 
-def run_page(workspace: Workspace, record: RunRecord) -> str:
+def run_page(
+    workspace: Workspace, record: RunRecord, evaluations: list[StoredEvaluation] | None = None
+) -> str:
     """The HTML page of one run.
 
     Args:
         workspace: Where the run's images are stored.
         record: The run.
+        evaluations: CoSy grades of the run's neuron (default: those kept in the workspace).
 
     Returns:
         A self-contained HTML document.
@@ -155,15 +160,58 @@ def run_page(workspace: Workspace, record: RunRecord) -> str:
             f"<td>{_thumbnails(encoded, step.images)}</td></tr>"
         )
     body.append("</table>")
+    if evaluations is None:
+        evaluations = [e for e in workspace.evaluations() if _same_neuron(e, record)]
+    body += _evaluation_table(record, evaluations)
     return _page(title, body)
 
 
+def _same_neuron(evaluation: StoredEvaluation, record: RunRecord) -> bool:
+    return (evaluation.target, evaluation.layer, evaluation.neuron) == (
+        record.backends.get("target"),
+        record.layer,
+        record.neuron,
+    )
+
+
+def _evaluation_table(record: RunRecord, evaluations: list[StoredEvaluation]) -> list[str]:
+    """The page's CoSy section: every kept grade of the neuron, the run's label first."""
+    if not evaluations:
+        return [
+            "<h2>Held-out evaluation (CoSy)</h2>",
+            '<p class="muted">not graded yet: <code>line-mcp evaluate --run '
+            f"{escape(record.run_id)}</code></p>",
+        ]
+    label = record.label.concept.lower() if record.label else None
+    ordered = sorted(evaluations, key=lambda e: (e.label.lower() != label, -e.auc))
+    rows = [
+        "<h2>Held-out evaluation (CoSy)</h2>",
+        "<p>AUC 0.5 = chance, 1.0 = every label image beats every control image.</p>",
+        "<table><tr><th>label</th><th>AUC</th><th>MAD</th><th>AUPRC</th><th>p (MW)</th>"
+        "<th>images</th><th>drawn by</th><th>control</th><th>held out</th><th>when</th></tr>",
+    ]
+    for e in ordered:
+        name = escape(e.label) + (" (this run's label)" if e.label.lower() == label else "")
+        rows.append(
+            f"<tr><td>{name}</td><td class=\"num\">{e.auc:.3f}</td>"
+            f'<td class="num">{e.mad:.2f}</td><td class="num">{e.auprc:.3f}</td>'
+            f'<td class="num">{e.mann_whitney_p:.2g}</td><td class="num">{e.images}</td>'
+            f"<td>{escape(e.generator)}</td><td>{escape(e.control)}</td>"
+            f"<td>{'yes' if e.held_out else 'no'}</td><td>{escape(e.evaluated_at)}</td></tr>"
+        )
+    rows.append("</table>")
+    return rows
+
+
 def write_reports(workspace: Workspace, records: list[RunRecord], folder: str | Path) -> Path:
-    """Write one page per run and an ``index.html`` listing them.
+    """Write one page per run and an ``index.html`` listing every run of the workspace.
+
+    Pages of ``records`` are (re)written; a stored run without a page in ``folder``
+    gets one too, so the index never links to a missing page.
 
     Args:
         workspace: Where the runs' images are stored.
-        records: The runs to report.
+        records: The runs to (re)write pages for.
         folder: Output folder (created if missing).
 
     Returns:
@@ -171,24 +219,38 @@ def write_reports(workspace: Workspace, records: list[RunRecord], folder: str | 
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    given = {r.run_id: r for r in records}
+    stored = {r.run_id: r for r in workspace.load_runs(["all"])}
+    every = {**stored, **given}
+    evaluations = workspace.evaluations()
     rows = []
-    for record in sorted(records, key=lambda r: (r.layer, r.neuron, r.run_id)):
+    for record in sorted(every.values(), key=lambda r: (r.layer, r.neuron, r.run_id)):
         name = f"{record.run_id}.html"
-        atomic_write_bytes(folder / name, run_page(workspace, record).encode())
+        if record.run_id in given or not (folder / name).exists():
+            graded = [e for e in evaluations if _same_neuron(e, record)]
+            atomic_write_bytes(folder / name, run_page(workspace, record, graded).encode())
         label = record.label
         concept = f" (concept {record.concept_index})" if record.concept_index > 1 else ""
+        auc = next(
+            (
+                f"{e.auc:.3f}"
+                for e in evaluations
+                if label and _same_neuron(e, record) and e.label.lower() == label.concept.lower()
+            ),
+            "",
+        )
         rows.append(
             f"<tr><td>{escape(record.layer)}</td><td>{record.neuron}{concept}</td>"
             f'<td><a href="{escape(name)}">{escape(label.concept if label else "-")}</a></td>'
             f'<td class="num">{f"{label.score:.3f}" if label else ""}</td>'
             f"<td>{'generated' if label and label.novel else 'vocabulary' if label else ''}</td>"
-            f"<td>{escape(record.status)}</td></tr>"
+            f'<td class="num">{auc}</td><td>{escape(record.status)}</td></tr>'
         )
     index = folder / "index.html"
     body = [
         "<h1>LINE runs</h1>",
         "<table><tr><th>layer</th><th>neuron</th><th>label</th><th>score</th><th>source</th>"
-        "<th>status</th></tr>",
+        "<th>CoSy AUC</th><th>status</th></tr>",
         *rows,
         "</table>",
     ]

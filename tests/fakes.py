@@ -199,16 +199,11 @@ if not any(r.role == "target" and r.scheme == "slow" for r in registrations()):
     register("target", "slow", "tests.fakes:SlowTarget", "test fake, slow to load", "slow")
 
 
-class SleepyOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    seconds: float = 0.0
+class SlowGenerator(FakeGenerator):
+    """The fake generator taking ``seconds`` per call: a run long enough to be killed
+    at a chosen moment (tests/store/test_damage.py)."""
 
-
-class SleepyTarget(FakeTarget):
-    """The fake target taking ``seconds`` per activations call: a neuron that takes long
-    enough for a test to kill the process labeling it (``sleepy?seconds=0.3``)."""
-
-    Options = SleepyOptions  # type: ignore[assignment]
+    Options = SlowOptions  # type: ignore[assignment]
 
     def __init__(self, seconds: float = 0.0) -> None:
         self.seconds = seconds
@@ -217,12 +212,25 @@ class SleepyTarget(FakeTarget):
     def build(cls, argument, options, context):
         return cls(options.seconds)
 
-    def activations(self, images: Sequence[Image.Image]) -> np.ndarray:
+    def generate(self, requests: Sequence[DrawRequest]) -> list[GeneratedImage]:
         import time
 
         time.sleep(self.seconds)
-        return super().activations(images)
+        return super().generate(requests)
 
 
-if not any(r.role == "target" and r.scheme == "sleepy" for r in registrations()):
-    register("target", "sleepy", "tests.fakes:SleepyTarget", "test fake, slow per call", "sleepy")
+if not any(r.role == "generator" and r.scheme == "slow" for r in registrations()):
+    register("generator", "slow", "tests.fakes:SlowGenerator", "test fake, slow to draw", "slow")
+
+
+class ChattyTarget(FakeTarget):
+    """The fake target printing while it is built, as some model libraries do."""
+
+    @classmethod
+    def build(cls, argument, options, context):
+        print("Loaded pretrained weights for chatty")
+        return cls()
+
+
+if not any(r.role == "target" and r.scheme == "chatty" for r in registrations()):
+    register("target", "chatty", "tests.fakes:ChattyTarget", "test fake that prints", "chatty")

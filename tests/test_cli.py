@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -150,3 +151,38 @@ def test_draw_refuses_what_the_source_cannot_show(fake_backends, tmp_path, capsy
     assert not (tmp_path / "draw").exists()  # nothing was written
     assert main(["draw", "cat", "--images", "0", *fakes_args]) == 2
     assert "--images must be 1 to 64" in capsys.readouterr().err
+
+
+def test_stdout_carries_only_the_commands_output(fake_backends, tmp_path, capsys):
+    # A backend that prints while it is built: describe's stdout must still be one JSON document.
+    args = ["describe", "--workspace", str(tmp_path), "--layer", "colours", "--device", "cpu"]
+    assert main([*args, "--target", "chatty"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["neurons"] == 4
+    assert "Loaded pretrained weights for chatty" in out.err
+
+
+def test_an_unreachable_hub_switches_to_offline(monkeypatch):
+    import socket
+
+    from line_mcp.backends import hub
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there: the connection is refused at once
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setattr(hub, "_WENT_OFFLINE", False)
+    assert hub.offline_unless_reachable(timeout_s=2) is True
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+    assert "cannot be reached" in str(hub.offline_error("org/model", OSError("x")))
+    assert hub.offline_unless_reachable() is False  # set now: never probed again
+
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        monkeypatch.delenv("HF_HUB_OFFLINE")
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{listening.getsockname()[1]}")
+        assert hub.offline_unless_reachable(timeout_s=2) is False
+        assert "HF_HUB_OFFLINE" not in os.environ

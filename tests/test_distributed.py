@@ -61,7 +61,7 @@ def test_finished_neurons_are_read_from_the_workspace_not_handed_out(
 def test_two_workers_label_like_the_local_loop_and_a_killed_worker_is_retried(
     fake_backends, local_ray, tmp_path
 ):
-    backends = fake_backends.model_copy(update={"target": "sleepy?seconds=0.25"})
+    backends = fake_backends.model_copy(update={"generator": "slow?seconds=0.25"})
     config = LoopConfig(iterations=3, seed=1, proposal="llm")
     neurons = [0, 1, 2, 3]
     workspace = Workspace(tmp_path / "ray")
@@ -69,7 +69,9 @@ def test_two_workers_label_like_the_local_loop_and_a_killed_worker_is_retried(
 
     def drive() -> None:
         try:
-            outcome["results"] = label_with_ray(backends, workspace, config, neurons, workers=2)
+            outcome["results"] = label_with_ray(
+                backends, workspace, config, neurons, workers=2, batch_neurons=1
+            )
         except Exception as err:  # reported by the assertion below
             outcome["error"] = err
 

@@ -40,7 +40,9 @@ def test_guided_steps_record_origin_and_never_repeat(fake_backends, service_for)
     for step in record.steps:
         assert step.concept is not None and step.skipped is None
         assert step.proposal_origin in ORIGINS
-        assert step.origin == ("summary" if step.step == "S" else "llm")
+        # "llm" only when the chosen concept is the LLM's own (free-text) answer
+        llm_answer = step.proposal_origin == "llm"
+        assert step.origin == ("summary" if step.step == "S" else "llm" if llm_answer else "guided")
         assert step.reasoning.startswith("picked ")
         assert len(step.attempts) == 1  # the LLM's own answer, asked once, is a candidate
     proposed = [concept_key(c) for c in record.proposed()]
@@ -76,6 +78,8 @@ def test_guided_without_free_text_never_calls_the_llm(fake_backends, service_for
     record = label_neuron(service_for(fake_backends), 2, config)
     assert fakes.FakeProposer.calls == 0
     assert all(s.proposal_origin not in (None, "llm") for s in record.steps)
+    # No LLM answered: the record says so.
+    assert [s.origin for s in record.steps] == ["guided"] * 4 + ["summary"]
 
 
 def test_summary_step_offers_the_lowest_common_hypernym(fake_backends, service_for):
@@ -133,6 +137,8 @@ def test_hinted_mode_lists_candidates_and_credits_their_origin(fake_backends, se
     record = label_neuron(service_for(fake_backends), 0, config)
     assert all("Hints:" in p for p in prompts_seen)
     assert all(s.proposal_origin not in (None, "llm") for s in record.steps)
+    # The LLM answered (with a hint): its step is the LLM's.
+    assert [s.origin for s in record.steps] == ["llm", "llm", "summary"]
 
 
 def test_auto_is_llm_for_large_or_unknown_proposers_and_guided_for_small(
@@ -188,3 +194,25 @@ def test_a_candidate_drawn_from_the_same_bank_images_is_a_duplicate(fake_backend
         fake_backends, tmp_path, prebuilt={"generator": Retrieving()}, knowledge=Knowledge()
     )
     assert retrieving.proposals.propose(board, [], config, (0, 1)).concept == "banana"
+
+
+async def test_mcp_propose_concept_and_the_stored_step_agree_on_a_guided_origin(
+    fake_backends, service_for
+):
+    from mcp import Client
+
+    from line_mcp.server import build_server
+    from tests.server.test_tools import call, warm_init
+
+    config = GUIDED.model_copy(update={"proposal_free_text": False, "iterations": 2})
+    server = build_server(service_for(fake_backends), config)
+    async with Client(server) as client:
+        await warm_init(client, server, 0)
+        proposal, _ = await call(client, "propose_concept", neuron=0)
+        assert proposal["origin"] == "guided" and proposal["proposal_origin"] not in (None, "llm")
+        update, _ = await call(client, "update_scoreboard", neuron=0, concept=proposal["concept"])
+        assert update["origin"] == "guided"
+    record = server.driver.service.workspace.load_run(server.driver.run_id(0))
+    assert record.steps[0].origin == "guided"
+    assert record.steps[0].proposal_origin == proposal["proposal_origin"]
+    assert fakes.FakeProposer.calls == 0

@@ -150,3 +150,17 @@ def test_a_concept_the_source_cannot_draw_gets_no_score_and_is_named_in_the_next
     assert "could not draw these concepts, so they have no score: undrawable thing" in prompts[1]
     assert second.concept == "teal" and second.score is not None
     assert record.status == "finished"
+
+
+def test_the_vocabulary_pass_announces_itself_with_an_estimate(fake_backends, tmp_path, capsys):
+    from line_mcp.progress import StderrProgress
+
+    service = LineService(fake_backends, tmp_path, progress=StderrProgress())
+    label_neuron(service, 0, LoopConfig(iterations=1))
+    err = capsys.readouterr().err
+    first, estimate = [line for line in err.splitlines() if "one-time step" in line]
+    assert "scoring the 40 vocabulary labels of layer colours" in first
+    assert "cached" in first and "estimating how long" in first
+    assert " ms per image" in estimate and "measured on the first 32 labels" in estimate
+    label_neuron(service, 1, LoopConfig(iterations=1))  # cached: no second announcement
+    assert "one-time step" not in capsys.readouterr().err

@@ -70,3 +70,37 @@ def test_image_titles_carry_provenance_and_not_drawable_steps_say_why(fake_backe
     page = run_page(service.workspace, record.model_copy(update={"steps": steps}))
     assert "drawn from &#x27;dog&#x27; (art4apps:animals/dog, hypernym of &#x27;puppy&#x27;" in page
     assert f'{record.steps[1].concept} <span class="muted">not drawable: concept' in page
+
+
+def test_labels_and_the_index_accumulate_over_calls_and_show_evaluations(
+    fake_backends, tmp_path, capsys
+):
+    import json as json_
+
+    from line_mcp.cli import main as cli_main
+
+    base = ["run-loop", "--iterations", "1", "--workspace", str(tmp_path), "--layer", "colours"]
+    for role in ("target", "generator", "proposer", "embedder", "control"):
+        base += [f"--{role}", "fake"]
+    assert cli_main([*base, "--neurons", "0", "--device", "cpu"]) == 0
+    assert cli_main([*base, "--neurons", "2", "--device", "cpu"]) == 0
+    summary = json_.loads((tmp_path / "labels-colours.json").read_text())
+    assert [row["neuron"] for row in summary["labels"]] == [0, 2]  # the first call's is kept
+    assert len(summary["this_call"]) == 1
+    index = (tmp_path / "reports" / "index.html").read_text()
+    run_ids = [row["run_id"] for row in summary["labels"]]
+    assert all(f"{run_id}.html" in index for run_id in run_ids)
+    page = tmp_path / "reports" / f"{run_ids[0]}.html"
+    assert "not graded yet" in page.read_text()
+
+    label = summary["labels"][0]["label"]
+    fake = ["--target", "fake", "--layer", "colours", "--device", "cpu"]
+    fake += ["--eval-generator", "fake", "--eval-control", "fake", "--eval-images", "5"]
+    evaluate = ["evaluate", "--run", run_ids[0], "--workspace", str(tmp_path), *fake]
+    capsys.readouterr()
+    assert cli_main(evaluate) == 0
+    out = capsys.readouterr().out
+    assert "run pages with these grades" in out
+    html = page.read_text()
+    assert "Held-out evaluation (CoSy)" in html and f"{label} (this run's label)" in html
+    assert "CoSy AUC" in (tmp_path / "reports" / "index.html").read_text()

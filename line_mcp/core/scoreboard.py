@@ -12,7 +12,10 @@ from pydantic import BaseModel, ConfigDict
 from line_mcp.errors import InputError
 
 Step = int | Literal["S"]
-Origin = Literal["vocabulary", "llm", "summary", "client"]
+#: Who proposed a concept: the vocabulary, the built-in LLM ("llm"), offline knowledge
+#: with no LLM answer ("guided": WordNet, bank labels, compositions; the step's
+#: ``proposal_origin`` names which), the summary step, or an MCP client.
+Origin = Literal["vocabulary", "llm", "guided", "summary", "client"]
 
 
 class ScoreboardEntry(BaseModel):

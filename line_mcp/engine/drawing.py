@@ -42,6 +42,7 @@ class ConceptImages:
         image_ids: Content addresses in the workspace.
         sources: What the generator reported per image.
         activations: ``[n_images, n_neurons]`` layer vectors.
+        new_images: How many of them this call generated (0: all from the cache).
     """
 
     concept: str
@@ -49,6 +50,7 @@ class ConceptImages:
     image_ids: list[str]
     sources: list[dict[str, Any]]
     activations: np.ndarray
+    new_images: int = 0
 
     def for_neuron(self, neuron: int) -> list[DrawnImage]:
         """Per-image records for one neuron."""
@@ -71,6 +73,7 @@ class ConceptScore:
     concept: str
     score: float
     images: list[DrawnImage]
+    new_images: int = 0
 
 
 def draw_requests(concept: str, n_images: int, config: LoopConfig) -> list[DrawRequest]:
@@ -111,6 +114,8 @@ class Drawing:
         self.backends = backends
         self.workspace = workspace
         self.progress = progress
+        #: Images generated (not read from the cache) since construction.
+        self.generated = 0
 
     def draw(
         self,
@@ -162,7 +167,9 @@ class Drawing:
         sources: dict[str, dict[str, Any]] = {}
         for image_id in ids:
             info = self.workspace.image_info(image_id) if image_id in cached else None
-            if info is not None and (info["stored"] or not keep_images):
+            # Pixels listed as stored but gone from disk are drawn again.
+            stored = info is not None and info["stored"] and self.workspace.has_image(image_id)
+            if info is not None and (stored or not keep_images):
                 sources[image_id] = info["source"]
         todo = [(i, r) for i, r in zip(ids, flat, strict=True) if i not in sources]
         todo = list({i: r for i, r in todo}.items())  # the same image may be asked twice
@@ -181,6 +188,8 @@ class Drawing:
                 sources[image_id] = stored[image_id]["source"]
                 cached[image_id] = vector
             todo = [(i, r) for i, r in todo if i not in stored]
+        fresh = {i for i, _ in todo}
+        self.generated += len(todo)
         chunk = len(todo) if len(todo) <= _PROGRESS_FROM else _PROGRESS_CHUNK
         for begin in range(0, len(todo), chunk or 1):
             part = todo[begin : begin + chunk]
@@ -207,9 +216,16 @@ class Drawing:
             concept_ids = ids[start : start + len(requests)]
             start += len(requests)
             matrix = np.stack([cached[i] for i in concept_ids])
+            new = sum(1 for i in dict.fromkeys(concept_ids) if i in fresh)
+            fresh -= set(concept_ids)  # an image asked by two concepts counts once
             results.append(
                 ConceptImages(
-                    concept, list(requests), concept_ids, [sources[i] for i in concept_ids], matrix
+                    concept,
+                    list(requests),
+                    concept_ids,
+                    [sources[i] for i in concept_ids],
+                    matrix,
+                    new,
                 )
             )
         return results
@@ -234,6 +250,7 @@ class Drawing:
                 drawn.concept,
                 mean_activation(drawn.activations[:, neuron]),
                 drawn.for_neuron(neuron),
+                drawn.new_images,
             )
             for drawn in self.draw(concepts, config, clock=clock)
         ]

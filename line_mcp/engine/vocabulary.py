@@ -17,13 +17,14 @@ import numpy as np
 
 from line_mcp.backends.base import DrawabilityCheck
 from line_mcp.config import LoopConfig
+from line_mcp.core.concepts import concept_key
 from line_mcp.core.records import InitRecord
 from line_mcp.core.scoreboard import initial_scoreboard
 from line_mcp.core.seeds import derived_rng
 from line_mcp.engine.backends import Backends
 from line_mcp.engine.drawing import ConceptImages, Drawing, draw_requests
 from line_mcp.engine.stopwatch import Stopwatch, timed
-from line_mcp.progress import ProgressCallback, no_progress
+from line_mcp.progress import ProgressCallback, announce_one_time_step, no_progress
 from line_mcp.store.workspace import Workspace
 
 # Vocabulary labels drawn per generator call when scoring the vocabulary.
@@ -165,14 +166,42 @@ class Vocabulary:
     def _draw_labels(
         self, labels: Sequence[str], config: LoopConfig, n_images: int, clock: Stopwatch | None
     ) -> np.ndarray:
-        """``[len(labels), n_neurons]``: each label's mean activation over its first n images."""
+        """``[len(labels), n_neurons]``: each label's mean activation over its first n images.
+
+        Announces the one-time step on stderr (with an estimate from the first labels)
+        when someone watches the progress.
+        """
         rows: list[np.ndarray] = []
-        task = "vocabulary drawn" if n_images == config.images_per_concept else "vocabulary screen"
+        screen = n_images < config.images_per_concept
+        task = "vocabulary screen" if screen else "vocabulary drawn"
+        announce = self.progress is not no_progress  # someone is watching the work
+        what = (
+            f"scoring the {len(labels)} vocabulary labels of layer "
+            f"{self.backends.target.layer}, {n_images} drawn image{'s' * (n_images > 1)} each"
+        )
+        why = (
+            "the initial scoreboards of this layer's neurons; cached, so every later "
+            "neuron of the layer starts at once"
+        )
+        if screen:
+            why = "a one-image screen for the initial scoreboards (init_screen); cached"
+        if announce:
+            announce_one_time_step(what, why)
+        started = time.perf_counter()
         for start in range(0, len(labels), _VOCABULARY_CHUNK):
             chunk = labels[start : start + _VOCABULARY_CHUNK]
             requests = [draw_requests(label, n_images, config) for label in chunk]
             drawn = self.drawing.draw_batches(chunk, requests, keep_images=False, clock=clock)
             rows.extend(c.activations.mean(axis=0) for c in drawn)
+            if announce and start == 0 and len(chunk) < len(labels):
+                per_label = (time.perf_counter() - started) / len(chunk)
+                announce_one_time_step(
+                    what,
+                    why,
+                    per_label * (len(labels) - len(chunk)),
+                    f"{per_label / n_images * 1000:.0f} ms per image, drawing and target, "
+                    f"measured on the first {len(chunk)} labels",
+                )
             self.progress(task, start + len(chunk), len(labels))
         return np.stack(rows).astype(np.float32)
 
@@ -224,6 +253,13 @@ class Vocabulary:
                 self.workspace.save_arrays(key, **cached)
         return cached
 
+    def cache_key(self, config: LoopConfig) -> str:
+        """The workspace key of what initial boards read: the control activations or the
+        drawn vocabulary scores."""
+        if self.resolved_init_scoring(config) == "control":
+            return self.control_key()
+        return f"vocabulary-{self.vocabulary_key(config)}"
+
     def ready(self, config: LoopConfig) -> bool:
         """Whether the layer's vocabulary scores are cached, so an initial board is quick.
 
@@ -243,17 +279,25 @@ class Vocabulary:
         config: LoopConfig,
         clock: Stopwatch | None = None,
         exclude: Sequence[str] = (),
+        pool: Sequence[tuple[str, float]] = (),
     ) -> InitRecord:
         """The initial board of a neuron: top ``init_top`` + ``init_random`` random labels.
 
         ``exclude``: labels left out of the vocabulary for this board (a neuron's
-        earlier concepts, see :mod:`line_mcp.polysemantic`).
+        earlier concepts, see :mod:`line_mcp.polysemantic`). ``pool``: concepts
+        other neurons drew and their scores for this neuron, which join the
+        vocabulary (``share_concepts``; a label already there keeps its score).
         """
         self.backends.check_neuron(neuron)
         start = time.perf_counter()
         screened = config.init_screen > 0 and self.resolved_init_scoring(config) == "drawn"
         vocabulary = self.screen_scores(config, clock) if screened else self.scores(config, clock)
         labels, scores = vocabulary.labels, vocabulary.scores[:, neuron].astype(np.float64)
+        known = {concept_key(label) for label in labels}
+        extra = [(c, s) for c, s in pool if concept_key(c) not in known]
+        if extra:
+            labels = [*labels, *(c for c, _ in extra)]
+            scores = np.concatenate([scores, np.array([s for _, s in extra], dtype=scores.dtype)])
         if exclude:
             excluded = set(exclude)
             keep = [i for i, label in enumerate(labels) if label not in excluded]
@@ -299,5 +343,6 @@ class Vocabulary:
             entries=entries,
             top_vocabulary=[(labels[i], float(scores[i])) for i in ranked],
             images=images,
+            pool=[c for c, _ in extra],
             seconds={"total": time.perf_counter() - start},
         )

@@ -33,6 +33,7 @@ from line_mcp.backends.registry import parse_spec
 from line_mcp.config import PAPER_ANGLES, PAPER_LIGHTINGS, BackendConfig
 from line_mcp.core import prompts
 from line_mcp.core.concepts import concept_key
+from line_mcp.core.records import StoredEvaluation
 from line_mcp.core.seeds import derive_seed, derived_rng
 from line_mcp.errors import InputError
 from line_mcp.evaluation import metrics
@@ -430,6 +431,9 @@ def evaluate_labels(
         for i, score in zip(indices, evaluator.score(batch), strict=True):
             scored[i] = score
     assert evaluator is not None
+    for score in scored.values():  # kept for the run pages
+        kept = stored_evaluation(loop_backends.target, score, evaluator.sources)
+        base.workspace.save_evaluation(kept)
     return EvaluationReport(
         config=config.model_dump(mode="json"),
         loop_backends=loop_backends.to_dict(),
@@ -437,6 +441,27 @@ def evaluate_labels(
         fingerprints=evaluator.service.backends.fingerprints(),
         scores=[scored[i] for i in range(len(rows))],
         seconds=time.perf_counter() - start,
+    )
+
+
+def stored_evaluation(
+    target: str, score: CosyScore, sources: EvaluationSources
+) -> StoredEvaluation:
+    """What the workspace keeps of a grade (shown on the run pages)."""
+    return StoredEvaluation(
+        target=target,
+        layer=score.layer,
+        neuron=score.neuron,
+        label=score.label,
+        auc=score.auc,
+        mad=score.mad,
+        auprc=score.auprc,
+        mann_whitney_p=score.mann_whitney_p,
+        images=score.n_concept,
+        controls=score.n_control,
+        generator=sources.generator,
+        control=sources.control,
+        held_out=sources.held_out_generator and sources.held_out_control,
     )
 
 

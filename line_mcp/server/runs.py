@@ -10,13 +10,15 @@ saves it, so a restarted server or a reconnected client continues where it was.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from line_mcp.config import LoopConfig
-from line_mcp.core.concepts import concept_key
+from line_mcp.core.concepts import checked_concept, concept_key
 from line_mcp.core.records import PendingProposal, RunRecord
 from line_mcp.engine.proposals import Proposal
 from line_mcp.engine.stopwatch import Stopwatch
@@ -31,6 +33,7 @@ from line_mcp.loop import (
     run_id_for,
     save_run,
     settle_run,
+    step_origin,
 )
 from line_mcp.server.jobs import Job, JobManager
 from line_mcp.server.models import BoardView, EvaluationView, ProposalView, UpdateView
@@ -86,6 +89,8 @@ class RunDriver:
         if job is not None or not lock.acquire(timeout=-1 if timeout is None else timeout):
             job = job or self.jobs.active_job(run_id)
             who = f"background job {job.job_id} ({job.kind})" if job else "another call"
+            if job is not None and job.remote:
+                who += f" of the line-mcp process {job.owner_pid} on this workspace"
             raise RunBusyError(
                 f"run {run_id} is busy: {who} is writing it. Poll job_status, or cancel_job, "
                 "then try again"
@@ -156,8 +161,8 @@ class RunDriver:
     def init(self, neuron: int) -> BoardView:
         """Build the neuron's initial board now if the vocabulary is cached, else in a job."""
         record = open_run(self.service, neuron, self.config)
-        if record.init is not None:
-            return self.board(neuron, record)
+        if record.init is not None or self.jobs.active_job(record.run_id) is not None:
+            return self.board(neuron, record)  # a job (maybe another server's) is on it
         if not self.service.vocabulary.ready(self.config):
             self.jobs.submit(
                 "init_scoreboard", neuron, record.run_id, lambda job: self._init(neuron)
@@ -169,15 +174,46 @@ class RunDriver:
         run_id = self.run_id(neuron)
         with self.locked(run_id, timeout=None if self._in_job(run_id) else LOCK_TIMEOUT_S):
             record = open_run(self.service, neuron, self.config)
-            if record.init is None:
-                initialise_run(self.service.vocabulary, record, self.config)
-                record.status = "running"
-                save_run(self.service, record)
+            self._initialise(record)
         return self.board(neuron, record)
 
+    def _initialise(self, record: RunRecord) -> bool:
+        """Build a run's initial board if it has none (the run's lock held); True if built."""
+        if record.init is not None:
+            return False
+        with self.vocabulary_lock():
+            initialise_run(self.service.vocabulary, record, self.config)
+        record.status = "running"
+        save_run(self.service, record)
+        return True
+
     def _in_job(self, run_id: str) -> bool:
-        job = self.jobs.active_job(run_id)
-        return job is not None and job.status == "running"
+        job = self.jobs.current()
+        return job is not None and job.key == run_id
+
+    @contextmanager
+    def vocabulary_lock(self) -> Iterator[None]:
+        """In a job, hold the workspace lock on scoring the layer's vocabulary while it is
+        not cached: a job of another process scoring it is waited for (cancel still
+        stops this one), then its cache is read instead of scoring it twice."""
+        job = self.jobs.current()
+        vocabulary = self.service.vocabulary
+        lock = None
+        if job is not None and not vocabulary.ready(self.config):
+            lock = self.jobs.work_lock(f"vocabulary:{vocabulary.cache_key(self.config)}")
+        if lock is None or job is None:
+            yield
+            return
+        while not lock.acquire(job.job_id):
+            holder = lock.holder()
+            pid = f" {holder.pid}" if holder is not None and holder.pid else ""
+            job.message = f"waiting for the line-mcp process{pid} scoring this layer's vocabulary"
+            job.checkpoint()
+            time.sleep(0.5)
+        try:
+            yield
+        finally:
+            lock.release()
 
     def _started(self, neuron: int) -> RunRecord:
         record = open_run(self.service, neuron, self.config)
@@ -216,6 +252,7 @@ class RunDriver:
                     pending.reasoning,
                     pending.attempts,
                     pending.proposal_origin,
+                    pending.origin,
                 )
             clock = Stopwatch()
             proposal = propose_step(self.service.proposals, record, self.config, step, clock)
@@ -226,17 +263,19 @@ class RunDriver:
                     self.config,
                     step,
                     proposal,
-                    "summary" if step == "S" else "llm",
+                    step_origin(step, proposal),
                     clock,
                 )
                 settle_run(record, self.config, self.service.config.proposer)
                 save_run(self.service, record)
-                view = self._proposal_view(record, step, None, "", proposal.attempts)
+                view = self._proposal_view(
+                    record, step, None, "", proposal.attempts, None, step_origin(step, proposal)
+                )
                 view.skipped = result.skipped
                 return view
             record.pending = PendingProposal(
                 step=step,
-                origin="summary" if step == "S" else "llm",
+                origin=step_origin(step, proposal),
                 concept=proposal.concept,
                 proposal_origin=proposal.origin,
                 reasoning=proposal.reasoning,
@@ -252,6 +291,7 @@ class RunDriver:
                 proposal.reasoning,
                 proposal.attempts,
                 proposal.origin,
+                step_origin(step, proposal),
             )
 
     def _check_step(self, step: Any, summary: bool) -> None:
@@ -269,7 +309,7 @@ class RunDriver:
             )
 
     def _proposal_view(
-        self, record, step, concept, reasoning, attempts, origin=None
+        self, record, step, concept, reasoning, attempts, origin=None, who="llm"
     ) -> ProposalView:
         hint = (
             f"call update_scoreboard(neuron={record.neuron}, concept={concept!r}) to score it "
@@ -282,7 +322,7 @@ class RunDriver:
             neuron=record.neuron,
             step=step,
             concept=concept,
-            origin="summary" if step == "S" else "llm",  # as update_scoreboard records it
+            origin=who,  # as update_scoreboard records it
             proposal_origin=origin,
             reasoning=reasoning,
             attempts=len(attempts),
@@ -299,7 +339,7 @@ class RunDriver:
         "llm"/"summary", with its prompt and replies); any other concept is the
         client's own (origin "client").
         """
-        concept = " ".join(concept.split())
+        concept = checked_concept(concept, self.config.max_concept_words)
         run_id = self.run_id(neuron)
         with self.locked(run_id):
             record = self._started(neuron)
@@ -341,10 +381,14 @@ class RunDriver:
             board=self.board(neuron, record),
         )
 
-    def _check_concept(self, record: RunRecord, concept: str) -> None:
-        # The built-in LLM's rule (normalised, near-duplicate and embedding checks).
+    def concept_error(self, record: RunRecord, concept: str) -> str | None:
+        """Why the run may not record ``concept`` (None: it may): the built-in LLM's rule,
+        normalised, near-duplicate and embedding checks against every concept tried."""
         taken = [*record.proposed(), *(e.concept for e in record.scoreboard())]
-        error = self.service.proposals.concept_error(concept, taken, self.config)
+        return self.service.proposals.concept_error(concept, taken, self.config)
+
+    def _check_concept(self, record: RunRecord, concept: str) -> None:
+        error = self.concept_error(record, concept)
         if error is not None:
             raise RunStateError(
                 f"{error}; propose a new concept (one already tried or on the board, or a "
@@ -375,6 +419,9 @@ class RunDriver:
                 job.report(what, done, total)
 
             with self.locked(run_id, timeout=None):
+                first = open_run(self.service, neuron, self.config)
+                if self._initialise(first):  # the vocabulary's lock only as long as needed
+                    on_step(first)
                 if concepts == 1:
                     record = label_neuron(self.service, neuron, self.config, on_step=on_step)
                     return self.board(neuron, record)
@@ -390,14 +437,57 @@ class RunDriver:
 
         return self.jobs.submit("label_neuron", neuron, run_id, work)
 
+    def start_layer_job(self, neurons: list[int], batch_neurons: int) -> Job:
+        """Label several neurons as one background job, in lockstep batches (:mod:`line_mcp.layer`).
+
+        The job's message names the neuron that just advanced and every neuron's
+        steps done; the finished message lists each label. Its ``neuron`` and
+        ``run_id`` are the first neuron's (job_result shows that run).
+        """
+        from line_mcp.layer import label_neurons
+
+        run_ids = [self.run_id(n) for n in neurons]
+        per_run = 1 + self.config.iterations + int(self.config.summary)
+        done: dict[int, int] = dict.fromkeys(neurons, 0)
+
+        def work(job: Job) -> BoardView:
+            def on_step(record: RunRecord) -> None:
+                done[record.neuron] = 1 + len(record.steps)
+                last = record.steps[-1] if record.steps else None
+                what = f"step {last.step}: {last.concept or 'skipped'}" if last else "initial board"
+                steps = ", ".join(f"{n}: {d}/{per_run}" for n, d in done.items())
+                job.report(
+                    f"neuron {record.neuron} {what}; steps per neuron {steps}",
+                    sum(done.values()),
+                    per_run * len(neurons),
+                )
+
+            with contextlib.ExitStack() as stack:
+                for run_id in run_ids:
+                    stack.enter_context(self.locked(run_id, timeout=None))
+                results = label_neurons(
+                    self.service, neurons, self.config, batch_neurons, on_step
+                )
+            job.outcome = "finished; labels: " + "; ".join(
+                f"{r.neuron}: {r.record.label.concept} ({r.record.label.score:.3f})"
+                if r.record.label is not None
+                else f"{r.neuron}: failed ({r.error})"
+                for r in results
+            )
+            return self.board(neurons[0], results[0].record)
+
+        return self.jobs.submit("label_neurons", neurons[0], run_ids[0], work)
+
     # --- held-out evaluation as a job --------------------------------------------------------
 
     def start_evaluation_job(self, neuron: int, label: str | None, images: int) -> Job:
         """Score a label (default: the neuron's final label) with CoSy in the background."""
-        from line_mcp.evaluation.cosy import CosyEvaluator, EvaluationConfig
+        from line_mcp.evaluation.cosy import CosyEvaluator, EvaluationConfig, stored_evaluation
         from line_mcp.evaluation.labels import LabelRow
 
         run_id = self.run_id(neuron)
+        if label is not None:
+            label = checked_concept(label, self.config.max_concept_words)
         if label is None:
             record = self.service.workspace.load_run(run_id)
             if record is None or record.label is None:
@@ -415,6 +505,9 @@ class RunDriver:
             job.report(f"drawing {label!r} and reading the control set", 0, 1)
             score = evaluator.score([LabelRow(neuron, label, origin="mcp")])[0]
             sources = evaluator.sources
+            self.service.workspace.save_evaluation(
+                stored_evaluation(self.service.config.target, score, sources)
+            )
             return EvaluationView(
                 neuron=neuron,
                 label=label,

@@ -6,6 +6,7 @@ WORKSPACE/
   images/AB/IMAGE_ID.png  drawn images, content-addressed
   cache.sqlite            image index and per-image layer activations
   arrays/KEY.npz          whole-layer matrices (control and vocabulary activations)
+  evaluations/KEY.json    CoSy grades of labels (shown on the run pages)
   workspace.json          the layout's format version and the line-mcp that wrote it
 ```
 Every stored kind has a format version (:mod:`line_mcp.store.versions`): a
@@ -21,22 +22,27 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import sqlite3
+import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
+from pydantic import ValidationError
 
-from line_mcp.core.records import RunRecord
-from line_mcp.errors import LineError
+from line_mcp.core.records import RunRecord, StoredEvaluation
+from line_mcp.errors import LineError, user_message
 from line_mcp.store import versions
 
+logger = logging.getLogger("line_mcp.workspace")
 _ID = re.compile(r"^[0-9a-f]{24}$")
 _RUN_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
@@ -58,6 +64,33 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def set_aside(path: Path, what_is_wrong: str, lost: str) -> Path:
+    """Move a damaged file aside as ``NAME.damaged-TIMESTAMP`` and say so on stderr and in
+    the log.
+
+    Args:
+        path: The damaged file (its SQLite ``-wal``/``-shm`` companions move with it).
+        what_is_wrong: Why it cannot be used, e.g. "is not valid JSON (...)".
+        lost: What was lost and what will be redone.
+
+    Returns:
+        Where the file now is.
+    """
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    moved = path.with_name(f"{path.name}.damaged-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        companion = path.with_name(path.name + suffix)
+        if companion.exists():
+            os.replace(companion, companion.with_name(moved.name + suffix))
+    message = (
+        f"line-mcp: warning: {path.parent.name}/{path.name} {what_is_wrong}; moved aside to "
+        f"{moved.name}. Lost: {lost}."
+    )
+    logger.warning("%s", message)
+    print(message, file=sys.stderr, flush=True)
+    return moved
 
 
 def image_id_for(generator_fingerprint: str, prompt: str, seed: int) -> str:
@@ -96,21 +129,61 @@ class Workspace:
             ) from err
         self._open_manifest()
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.root / "cache.sqlite", check_same_thread=False, timeout=60)
-        schema = self._db.execute("PRAGMA user_version").fetchone()[0]
+        try:
+            self._db = self._open_cache()
+        except sqlite3.DatabaseError as err:  # not a database, or a damaged one
+            set_aside(
+                self.root / "cache.sqlite",
+                f"is not a usable SQLite database ({err})",
+                "the image index and cached activations; images and activations are "
+                "drawn and read again when needed",
+            )
+            self._db = self._open_cache()
+        self._forget_missing_images()
+
+    def _open_cache(self) -> sqlite3.Connection:
+        """Open ``cache.sqlite`` and create its tables (raises sqlite3.DatabaseError if damaged)."""
+        db = sqlite3.connect(self.root / "cache.sqlite", check_same_thread=False, timeout=60)
+        try:
+            Workspace._create_tables(db)
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    @staticmethod
+    def _create_tables(db: sqlite3.Connection) -> None:
+        schema = db.execute("PRAGMA user_version").fetchone()[0]
         # Schema 0 is the unnumbered schema of format 1, the same tables as schema 2.
         versions.check_format("cache schema", schema, versions.SQLITE_SCHEMA, "cache.sqlite")
-        with self._db:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(
+        with db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(
                 "CREATE TABLE IF NOT EXISTS images (image_id TEXT PRIMARY KEY, generator TEXT, "
                 "concept TEXT, prompt TEXT, seed INTEGER, source TEXT, stored INTEGER)"
             )
-            self._db.execute(
+            db.execute(
                 "CREATE TABLE IF NOT EXISTS activations (target TEXT, layer TEXT, image_id TEXT, "
                 "vector BLOB, PRIMARY KEY (target, layer, image_id))"
             )
-            self._db.execute(f"PRAGMA user_version={versions.SQLITE_SCHEMA}")
+            db.execute(f"PRAGMA user_version={versions.SQLITE_SCHEMA}")
+        db.execute("SELECT count(*) FROM images").fetchone()  # reads the table's pages
+
+    def _forget_missing_images(self) -> None:
+        """Index rows whose pixels are gone from images/ become unstored (redrawn on demand)."""
+        with self._lock:
+            rows = self._db.execute("SELECT image_id FROM images WHERE stored=1").fetchall()
+        missing = [(i,) for (i,) in rows if _ID.match(i) and not self._image_path(i).exists()]
+        if not missing:
+            return
+        with self._lock, self._db:
+            self._db.executemany("UPDATE images SET stored=0 WHERE image_id=?", missing)
+        message = (
+            f"line-mcp: warning: {len(missing)} image file(s) listed in cache.sqlite are missing "
+            "from images/; they are drawn again when a step, a tool or a report needs them"
+        )
+        logger.warning("%s", message)
+        print(message, file=sys.stderr, flush=True)
 
     def _open_manifest(self) -> None:
         """Read ``workspace.json`` (a folder without one is format 1) and write the current one."""
@@ -275,8 +348,25 @@ class Workspace:
         path = self._run_path(run_id)
         if not path.exists():
             return None
-        data = versions.upgrade_run(json.loads(path.read_bytes()), str(path))
-        return RunRecord.model_validate(data)
+        try:
+            raw = json.loads(path.read_bytes())
+        except (ValueError, UnicodeDecodeError) as err:  # truncated or overwritten
+            set_aside(
+                path,
+                f"is not valid JSON ({err})",
+                f"run {run_id!r}; it is redone from the start when labelled again",
+            )
+            return None
+        data = versions.upgrade_run(raw, str(path))
+        try:
+            return RunRecord.model_validate(data)
+        except ValidationError as err:
+            set_aside(
+                path,
+                f"is not a valid run record ({user_message(err)[:200]})",
+                f"run {run_id!r}; it is redone from the start when labelled again",
+            )
+            return None
 
     def list_runs(self) -> list[str]:
         """Ids of the stored runs, sorted."""
@@ -288,15 +378,45 @@ class Workspace:
         Raises:
             WorkspaceError: an id that names no stored run (the message lists some that do).
         """
-        ids = self.list_runs() if list(run_ids) == ["all"] else list(run_ids)
+        every = list(run_ids) == ["all"]
+        ids = self.list_runs() if every else list(run_ids)
         records = []
         for run_id in ids:
             record = self.load_run(run_id)
+            if record is None and every:  # damaged and set aside (said on stderr)
+                continue
             if record is None:
                 known = ", ".join(self.list_runs()[:10]) or "none"
                 raise WorkspaceError(f"no run {run_id!r} in {self.root}; runs: {known}")
             records.append(record)
         return records
+
+    # --- evaluations --------------------------------------------------------------------------
+
+    def save_evaluation(self, evaluation: StoredEvaluation) -> None:
+        """Keep a CoSy grade; a later grade of the same label and neuron replaces it."""
+        key = json.dumps([evaluation.target, evaluation.layer, evaluation.neuron, evaluation.label])
+        name = hashlib.sha256(key.encode()).hexdigest()[:24]
+        data = evaluation.model_copy(update={"format_version": versions.EVALUATION_FORMAT})
+        atomic_write_bytes(
+            self.root / "evaluations" / f"{name}.json", data.model_dump_json(indent=1).encode()
+        )
+
+    def evaluations(self) -> list[StoredEvaluation]:
+        """Every kept CoSy grade (a damaged file is set aside with a message)."""
+        found = []
+        for path in sorted((self.root / "evaluations").glob("*.json")):
+            try:
+                evaluation = StoredEvaluation.model_validate_json(path.read_bytes())
+            except ValidationError as err:
+                wrong = f"is not a valid evaluation ({err.error_count()} errors)"
+                set_aside(path, wrong, "one stored CoSy grade; `line-mcp evaluate` redoes it")
+                continue
+            versions.check_format(
+                "evaluation", evaluation.format_version, versions.EVALUATION_FORMAT, str(path)
+            )
+            found.append(evaluation)
+        return found
 
     def close(self) -> None:
         self._db.close()

