@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from line_mcp.cli import parse_neurons
 from line_mcp.config import BackendConfig, LoopConfig
+from line_mcp.core.neurons import parse_neurons
 from line_mcp.engine.drawing import draw_requests
 from line_mcp.progress import stderr_progress
 from line_mcp.service import LineService

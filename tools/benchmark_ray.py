@@ -20,8 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from line_mcp.cli import parse_neurons
 from line_mcp.config import BackendConfig, LoopConfig
+from line_mcp.core.neurons import parse_neurons
 from line_mcp.distributed import NAMESPACE, label_with_ray
 from line_mcp.service import LineService
 from line_mcp.store.workspace import Workspace
