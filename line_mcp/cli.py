@@ -138,7 +138,7 @@ def build_parser(preset: str | None = None) -> argparse.ArgumentParser:
         metavar="B",
         help="neurons advanced together step by step: their proposals in one batched LLM "
         "call, their new concepts drawn and read in one pass (records equal one at a "
-        "time; default 16)",
+        "time; default 8)",
     )
     _add_backend_options(run)
     _add_loop_options(run)

@@ -7,9 +7,10 @@
   prompt): every neuron's proposal is computed by :func:`line_mcp.loop.propose_step`
   against a proposer that answers from the batch's replies, and a prompt it has
   no reply for yet is collected, so re-asks after a rejected reply are batched too;
-- the step's new concepts, deduplicated across neurons, are drawn in one
-  generator call and read by the target in one pass (the workspace caches
-  whole-layer activations per image, so every neuron's score is then a cache hit);
+- the step's new concepts, deduplicated across neurons, are drawn once each
+  before any neuron scores them (the workspace caches whole-layer activations
+  per image, so every neuron's score is then a cache hit); see :meth:`_Batch.prefetch`
+  for why each concept keeps its own target call;
 - each neuron's step is scored and saved by the loop's own step functions
   (:func:`~line_mcp.loop.apply_proposal`, :func:`~line_mcp.loop.settle_run`).
 
@@ -60,9 +61,10 @@ from line_mcp.loop import (
 )
 from line_mcp.service import LineService
 
-#: Neurons advanced together by default (``run-loop --batch-neurons``); see the README
-#: for the measurement behind it.
-DEFAULT_BATCH_NEURONS = 16
+#: Neurons advanced together by default (``run-loop --batch-neurons``): the smallest
+#: batch measured (docs/benchmark/layer.md); with guided proposals nothing is batched
+#: and larger batches only hold more records in memory.
+DEFAULT_BATCH_NEURONS = 8
 
 
 @dataclass
@@ -344,11 +346,16 @@ class _Batch:
         proposals: dict[int, Proposal],
         clocks: dict[int, Stopwatch],
     ) -> dict[str, int]:
-        """Draw the step's distinct new concepts in one generator call and one target pass.
+        """Draw the step's distinct new concepts once each, before any neuron scores them.
 
-        Returns the images generated per concept. A concept the generator refuses is
-        left to the neuron's own step, which records it as not drawable; the seconds are
-        split evenly over the step's neurons.
+        Each concept is drawn and read in its own generator and target call, as the
+        one-at-a-time loop does: measured on EfficientNet-Lite0 on CPU, one target
+        pass over every new image of a step was slower (77 s one at a time, 107 s
+        in batches of 8, 184 s in batches of 24, for 24 neurons) and its
+        batch-size-dependent rounding changed the scores, so records no longer
+        equaled the one-at-a-time ones. Returns the images generated per concept. A
+        concept the generator refuses is left to the neuron's own step, which records
+        it as not drawable; the seconds are split evenly over the step's neurons.
         """
         concepts = list(
             dict.fromkeys(
@@ -362,15 +369,12 @@ class _Batch:
         if not concepts:
             return {}
         watch, drawing = Stopwatch(), self.service.drawing
-        try:
-            drawn = drawing.draw(concepts, self.config, clock=watch)
-        except ConceptError:  # one refused concept: draw the others one by one
-            drawn = []
-            for concept in concepts:
-                try:
-                    drawn.extend(drawing.draw([concept], self.config, clock=watch))
-                except ConceptError:
-                    continue
+        drawn = []
+        for concept in concepts:  # per concept: the target calls of the one-at-a-time loop
+            try:
+                drawn.extend(drawing.draw([concept], self.config, clock=watch))
+            except ConceptError:  # recorded as not drawable by the neuron's own step
+                continue
         for part, seconds in watch.totals().items():
             for neuron in neurons:
                 clocks[neuron].add(part, seconds / len(neurons))

@@ -660,7 +660,7 @@ def register_tools(
         batch_neurons: Annotated[
             int,
             Field(ge=1, le=256, strict=True, description="neurons advanced together"),
-        ] = 16,
+        ] = 8,
     ) -> JobView:
         """Run the whole LINE loop for several neurons as one background job, in lockstep
         batches (each neuron's record is what label_neuron gives it). Returns a job id at
