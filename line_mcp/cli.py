@@ -10,42 +10,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from line_mcp.core.neurons import parse_neurons
 from line_mcp.errors import InputError, LineError
 
 if TYPE_CHECKING:
     from line_mcp.core.records import RunRecord
 
 DEFAULT_WORKSPACE = "line-workspace"
-#: The most neurons one command may name (a layer's range is checked once it is loaded).
-MAX_NEURONS = 100_000
-
-
-def parse_neurons(text: str) -> list[int]:
-    """Parse ``"3,17,40-45"`` into ``[3, 17, 40, 41, 42, 43, 44, 45]``.
-
-    Raises:
-        InputError: with the offending part and the accepted syntax.
-    """
-    neurons: list[int] = []
-    for part in (p.strip() for p in text.split(",")):
-        low, dash, high = part.partition("-")
-        try:
-            if not dash:
-                neurons.append(int(part))
-                continue
-            first, last = int(low), int(high)
-        except ValueError:
-            raise InputError(
-                f"bad neuron list part {part!r} in {text!r}: use indices and ranges like 3,17,40-45"
-            ) from None
-        if first > last or first < 0:
-            raise InputError(f"bad neuron range {part!r}: write low-high with 0 <= low <= high")
-        if last - first + 1 + len(neurons) > MAX_NEURONS:
-            raise InputError(f"{text!r} names more than {MAX_NEURONS} neurons; name fewer")
-        neurons.extend(range(first, last + 1))
-    if any(n < 0 for n in neurons):
-        raise InputError(f"neuron indices must be >= 0, got {text!r}")
-    return list(dict.fromkeys(neurons))
 
 
 def _model_options(
@@ -99,6 +70,12 @@ def _add_backend_options(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_WORKSPACE,
         help=f"run store folder (default: ./{DEFAULT_WORKSPACE})",
     )
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr (default: a bar with an ETA per long phase on a "
+        "terminal, a line every 2 s otherwise)",
+    )
 
 
 def _add_loop_options(parser: argparse.ArgumentParser) -> None:
@@ -132,6 +109,36 @@ def build_parser(preset: str | None = None) -> argparse.ArgumentParser:
         metavar="K",
         help="find up to K concepts per neuron: after the first label, restart the loop "
         "with every earlier label and its near-duplicates forbidden (default 1)",
+    )
+    run.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process labels the neurons one after another; ray: shard them "
+        'over Ray actors that keep their models loaded (pip install -e ".[ray]")',
+    )
+    run.add_argument(
+        "--ray-address",
+        help="Ray cluster to join (auto, ray://HOST:10001); default: start a local one",
+    )
+    run.add_argument(
+        "--ray-workers",
+        type=int,
+        help="Ray actors (default: one per GPU of the cluster, else 2 CPU workers)",
+    )
+    run.add_argument(
+        "--ray-worker-workspace",
+        help="workspace folder of the Ray actors (default: --workspace; on a cluster without "
+        "a shared filesystem, a node-local folder)",
+    )
+    run.add_argument(
+        "--batch-neurons",
+        type=int,
+        default=None,
+        metavar="B",
+        help="neurons advanced together step by step: their proposals in one batched LLM "
+        "call, their new concepts drawn and read in one pass (records equal one at a "
+        "time; default 8)",
     )
     _add_backend_options(run)
     _add_loop_options(run)
@@ -205,7 +212,7 @@ def _serve(args: argparse.Namespace) -> int:
     import os
 
     from line_mcp.backends.registry import load_plugins
-    from line_mcp.progress import StderrProgress
+    from line_mcp.progress import stderr_progress
     from line_mcp.server import build_server
     from line_mcp.server.app import serve_http, serve_stdio
     from line_mcp.service import LineService
@@ -213,7 +220,7 @@ def _serve(args: argparse.Namespace) -> int:
     if args.http and not 1 <= args.port <= 65535:
         raise InputError(f"--port must be 1 to 65535, got {args.port}")
     load_plugins(args.plugin)
-    service = LineService(_backends(args), args.workspace, progress=StderrProgress())
+    service = LineService(_backends(args), args.workspace, progress=stderr_progress(args.quiet))
     server = build_server(service, _loop_config(args), preload=not args.no_preload)
     if args.http:
         serve_http(
@@ -343,7 +350,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         labels_from_runs,
     )
     from line_mcp.evaluation.labels import LabelRow, read_label_csv
-    from line_mcp.progress import StderrProgress
+    from line_mcp.progress import stderr_progress
 
     backends = _backends(args)
     if args.label is not None:
@@ -365,7 +372,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         generator=args.eval_generator,
         control=args.eval_control,
     )
-    report = evaluate_labels(backends, args.workspace, rows, config, progress=StderrProgress())
+    report = evaluate_labels(
+        backends, args.workspace, rows, config, progress=stderr_progress(args.quiet)
+    )
     sources = report.sources
     print(
         f"evaluation images: {sources.generator} (held out from the loop's "
@@ -490,42 +499,78 @@ def _print_labels(rows: list[dict[str, Any]]) -> None:
 
 def _run_loop(args: argparse.Namespace) -> int:
     from line_mcp.engine.stopwatch import Stopwatch
-    from line_mcp.loop import LoopError, label_neuron, run_id_for
-    from line_mcp.progress import StderrProgress
+    from line_mcp.loop import LoopError, run_id_for
+    from line_mcp.progress import stderr_progress
     from line_mcp.service import LineService
 
     neurons = parse_neurons(args.neurons)
     backends, config = _backends(args), _loop_config(args)
-    progress = StderrProgress()
+    progress = stderr_progress(args.quiet)
     service = LineService(backends, args.workspace, progress=progress)
-    service.backends.check_neuron(max(neurons))
+    if args.engine == "local":  # Ray actors check on their own copy of the target
+        service.backends.check_neuron(max(neurons))
     if args.concepts < 1:
         raise InputError(f"--concepts must be 1 or more, got {args.concepts}")
     clock = Stopwatch()
     rows: list[dict[str, Any]] = []
     records: list[RunRecord] = []
     failed = 0
-    for position, neuron in enumerate(neurons, 1):
+    positions = {neuron: position for position, neuron in enumerate(neurons, 1)}
+    finished: set[int] = set()
 
-        def on_step(record, position=position):
-            what = "initial scoreboard built"
-            if record.status == "finished":
-                what = f"finished: {record.label.concept} ({record.label.score:.3f})"
-                if record.concept_index > 1:
-                    what = f"concept {record.concept_index} {what}"
-            elif record.steps:
-                last = record.steps[-1]
-                score = f" scored {last.score:.3f}" if last.score is not None else ""
-                what = f"step {last.step}: {last.concept or 'no valid proposal'}{score}"
+    def on_step(record):
+        what = "initial scoreboard built"
+        if record.status == "finished":
+            finished.add(record.neuron)
+            progress("neurons", len(finished), len(neurons))
+            what = f"finished: {record.label.concept} ({record.label.score:.3f})"
+            if record.concept_index > 1:
+                what = f"concept {record.concept_index} {what}"
+        elif record.steps:
+            last = record.steps[-1]
+            score = f" scored {last.score:.3f}" if last.score is not None else ""
+            what = f"step {last.step}: {last.concept or 'no valid proposal'}{score}"
+        if not args.quiet:
             print(
-                f"[line-mcp] neuron {record.neuron} ({position}/{len(neurons)}): {what}",
+                f"[line-mcp] neuron {record.neuron} ({positions[record.neuron]}/{len(neurons)}): "
+                f"{what}",
                 file=sys.stderr,
                 flush=True,
             )
 
-        if args.concepts > 1:
-            from line_mcp.polysemantic import label_concepts
+    from line_mcp.layer import DEFAULT_BATCH_NEURONS, NeuronResult, label_neurons
 
+    batch = DEFAULT_BATCH_NEURONS if args.batch_neurons is None else args.batch_neurons
+    if args.engine == "ray" or args.concepts == 1:
+        results: Sequence[NeuronResult]
+        if args.engine == "ray":
+            if args.concepts > 1:
+                raise InputError("--engine ray labels one concept per neuron: drop --concepts")
+            from line_mcp.distributed import label_with_ray
+
+            results = label_with_ray(
+                backends,
+                service.workspace,
+                config,
+                neurons,
+                address=args.ray_address,
+                workers=args.ray_workers,
+                worker_workspace=args.ray_worker_workspace,
+                batch_neurons=batch,
+                progress=progress,
+            )
+        else:
+            results = label_neurons(service, neurons, config, batch, on_step, clock)
+        for result in results:
+            if result.error is not None:
+                print(f"[line-mcp] neuron {result.neuron} failed: {result.error}", file=sys.stderr)
+                failed += 1
+            rows.append(_label_row(result.record))
+            records.append(result.record)
+    else:
+        from line_mcp.polysemantic import label_concepts
+
+        for neuron in neurons:
             try:
                 found = label_concepts(
                     service, neuron, config, args.concepts, on_step=on_step, clock=clock
@@ -537,18 +582,6 @@ def _run_loop(args: argparse.Namespace) -> int:
                 found = [first] if first is not None else []
             rows.extend(_label_row(r) for r in found)
             records.extend(found)
-            continue
-        try:
-            record = label_neuron(service, neuron, config, on_step=on_step, clock=clock)
-        except LoopError as err:
-            print(f"[line-mcp] neuron {neuron} failed: {err}", file=sys.stderr)
-            failed += 1
-            saved = service.workspace.load_run(run_id_for(service, neuron, config))
-            if saved is None:  # a LoopError comes after the record was saved
-                raise
-            record = saved
-        rows.append(_label_row(record))
-        records.append(record)
     _print_labels(rows)
     summary_path = Path(
         args.summary_file or Path(service.workspace.root) / f"labels-{backends.layer}.json"

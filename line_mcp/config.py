@@ -179,6 +179,16 @@ class LoopConfig(_Config):
     min_control_images: int = Field(
         10, ge=1, description="threshold of init_scoring=auto", json_schema_extra=RUN_ONLY
     )
+    init_screen: int = Field(
+        0,
+        ge=0,
+        description="with drawn vocabulary scoring: 0 draws every label with the full "
+        "images_per_concept images; K > 0 first screens every label on one image (the first of "
+        "its images) and draws the full images only for the neuron's K best labels by that "
+        "screen (and the board's random entries), so every board entry is still scored "
+        "exactly like a proposal; the rest of the vocabulary keeps no full score",
+        json_schema_extra=RUN_ONLY,
+    )
     seed: int = Field(0, description="seed of every random choice in the run")
     proposal: Literal["auto", "llm", "guided", "hinted"] = Field(
         "auto",
@@ -210,6 +220,14 @@ class LoopConfig(_Config):
         json_schema_extra={**RUN_ONLY, "cli": "--free-text"},
     )
 
+    share_concepts: bool = Field(
+        False,
+        description="one concept pool per layer: a neuron's initial board and its steps may "
+        "take a concept another neuron of the layer already drew (scored from the cached "
+        "images, none drawn); off keeps the paper's loop",
+        json_schema_extra=RUN_ONLY,
+    )
+
     @property
     def scoreboard_size(self) -> int:
         """|H|: the initial board's size, kept constant by every update."""
@@ -222,6 +240,11 @@ class LoopConfig(_Config):
                 raise ValueError(f"image_prompt must contain {field}: {self.image_prompt!r}")
         if not self.angles or not self.lightings:
             raise ValueError("angles and lightings must each have at least one value")
+        if 0 < self.init_screen < self.init_top:
+            raise ValueError(
+                f"init_screen={self.init_screen} must be 0 (no screen) or at least "
+                f"init_top={self.init_top}: the board's top entries come from the screened labels"
+            )
         if self.summary and self.summary_top > self.scoreboard_size:
             raise ValueError(
                 f"summary_top={self.summary_top} exceeds the scoreboard size {self.scoreboard_size}"
@@ -260,6 +283,13 @@ class BackendConfig(_Config):
     device: str = Field(
         "auto",
         description="auto, cpu, cuda or cuda:N for every torch model",
+        json_schema_extra=NOTHING,
+    )
+    cache_layers: tuple[str, ...] = Field(
+        (),
+        description="further layers of the target whose activations every target pass "
+        "caches too (one forward pass, several hooks), so a later run on one of them reads "
+        "no image through the model again; torch module targets only",
         json_schema_extra=NOTHING,
     )
 
@@ -358,6 +388,8 @@ PRESETS: dict[str, Preset] = {
             "summary": True,
             "summary_top": 3,
             "init_scoring": "control",
+            "init_screen": 0,
+            "share_concepts": False,
         },
         control_env="LINE_MCP_IMAGENET_VAL",
         control_hint="ImageNet val laid out as class folders (n01440764/, ...) "

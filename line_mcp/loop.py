@@ -12,9 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from line_mcp.config import LoopConfig
 from line_mcp.core.composition import ConceptError
+from line_mcp.core.concepts import concept_key
 from line_mcp.core.records import RunRecord, StepRecord, utc_now
 from line_mcp.core.scoreboard import (
     Origin,
@@ -92,12 +94,89 @@ def initialise_run(
     config: LoopConfig,
     clock: Stopwatch | None = None,
     off_board: Sequence[str] = (),
+    pool: Sequence[tuple[str, float]] = (),
 ) -> None:
     """Build the record's initial scoreboard (the first call on a layer scores the vocabulary).
 
-    ``off_board``: vocabulary labels kept off the board (a neuron's earlier concepts).
+    ``off_board``: vocabulary labels kept off the board (a neuron's earlier concepts);
+    ``pool``: drawn concepts of the layer and their scores for this neuron
+    (``share_concepts``, see :func:`layer_pool`).
     """
-    record.init = vocabulary.initial_board(record.neuron, config, clock, exclude=off_board)
+    record.init = vocabulary.initial_board(
+        record.neuron, config, clock, exclude=off_board, pool=pool
+    )
+
+
+def layer_pool(service: LineService, config: LoopConfig, skip: Sequence[int] = ()) -> list[str]:
+    """The layer's concept pool: every concept a stored run of the layer drew and scored.
+
+    Only runs with the same backends and the same image settings count (their
+    images are the ones this run would draw, so scoring them costs no image);
+    runs of the ``skip`` neurons (a batch's own) are left out. Stable order:
+    by run id, then step.
+    """
+    backends = service.config.identity("run")
+    images = config.identity("images")
+    concepts: dict[str, str] = {}
+    runs = service.workspace.load_runs(sorted(service.workspace.list_runs()))
+    for run in runs:
+        if run.layer != service.config.layer or run.neuron in skip:
+            continue
+        try:
+            same = type(service.config).from_dict(run.backends).identity("run") == backends
+            same = same and type(config).from_dict(run.config).identity("images") == images
+        except ValueError:  # a record of an older layout: not comparable, left out
+            continue
+        if same:
+            for step in run.steps:
+                if step.score is not None and step.concept is not None:
+                    concepts.setdefault(concept_key(step.concept), step.concept)
+    return list(concepts.values())
+
+
+def pool_scores(
+    drawing: Drawing,
+    neuron: int,
+    concepts: Sequence[str],
+    config: LoopConfig,
+    clock: Stopwatch | None = None,
+) -> list[tuple[str, float]]:
+    """Each pool concept's score for a neuron, from the cached whole-layer activations."""
+    if not concepts:
+        return []
+    return [(s.concept, s.score) for s in drawing.score_concepts(neuron, concepts, config, clock)]
+
+
+def pool_proposal(
+    drawing: Drawing,
+    record: RunRecord,
+    config: LoopConfig,
+    pool: Sequence[str],
+    clock: Stopwatch | None = None,
+) -> Proposal | None:
+    """A step's concept taken from the layer's pool (``share_concepts``), or None.
+
+    The best pool concept the run has not had (board, history, excluded) is
+    the step's proposal when it beats the board's minimum: it was drawn for
+    another neuron, so it enters this board without a new image. Otherwise
+    (None) the proposer proposes as usual.
+    """
+    board = record.scoreboard()
+    taken = {concept_key(c) for c in [*record.excluded, *record.proposed()]}
+    taken |= {concept_key(e.concept) for e in board}
+    fresh = list({concept_key(c): c for c in pool if concept_key(c) not in taken}.values())
+    scored = pool_scores(drawing, record.neuron, fresh, config, clock)
+    if not scored or not board:
+        return None
+    concept, score = max(scored, key=lambda item: item[1])
+    minimum = min(e.score for e in board)
+    if score <= minimum:
+        return None
+    reasoning = (
+        f"from the layer's concept pool (drawn for another neuron): scores {score:.4g} "
+        f"here, above the board's minimum {minimum:.4g}"
+    )
+    return Proposal(concept, reasoning, "", [], "pool")
 
 
 def planned_steps(config: LoopConfig) -> list[Step]:
@@ -136,58 +215,43 @@ def apply_proposal(
     """
     clock = clock or Stopwatch()
     board = record.scoreboard()
+    outcome: dict[str, Any] = {"scoreboard": board}
     if proposal.concept is None:
         last = proposal.attempts[-1].error if proposal.attempts else "no answer"
-        result = StepRecord(
-            step=step,
-            origin=origin,
-            concept=None,
-            score=None,
-            prompt=proposal.prompt,
-            attempts=proposal.attempts,
-            scoreboard=board,
-            proposal_origin=proposal.origin,
-            skipped=f"no valid concept after {len(proposal.attempts)} attempts; last: {last}",
+        outcome["skipped"] = (
+            f"no valid concept after {len(proposal.attempts)} attempts; last: {last}"
         )
     else:
         try:
             scored = drawing.score_concept(record.neuron, proposal.concept, config, clock)
         except ConceptError as err:  # the image source cannot show it: no score, no board entry
-            result = StepRecord(
-                step=step,
-                origin=origin,
-                concept=proposal.concept,
-                score=None,
-                reasoning=proposal.reasoning,
-                prompt=proposal.prompt,
-                attempts=proposal.attempts,
-                scoreboard=board,
-                proposal_origin=proposal.origin,
-                skipped=f"not drawable: {err}",
-                not_drawable=True,
+            outcome.update(skipped=f"not drawable: {err}", not_drawable=True)
+        else:
+            entry = ScoreboardEntry(
+                concept=proposal.concept, score=scored.score, step=step, novel=True
             )
-            result.seconds = clock.totals()
-            record.steps.append(result)
-            return result
-        score, images = scored.score, scored.images
-        entry = ScoreboardEntry(concept=proposal.concept, score=score, step=step, novel=True)
-        update = update_scoreboard(
-            board, entry, derived_rng(config.seed, "update", record.neuron, step)
-        )
-        result = StepRecord(
-            step=step,
-            origin=origin,
-            concept=proposal.concept,
-            score=score,
-            reasoning=proposal.reasoning,
-            prompt=proposal.prompt,
-            attempts=proposal.attempts,
-            images=images,
-            scoreboard=update.entries,
-            removed=update.removed.concept,
-            replaced_minimum=update.replaced_minimum,
-            proposal_origin=proposal.origin,
-        )
+            update = update_scoreboard(
+                board, entry, derived_rng(config.seed, "update", record.neuron, step)
+            )
+            outcome.update(
+                score=scored.score,
+                images=scored.images,
+                images_drawn=scored.new_images,
+                scoreboard=update.entries,
+                removed=update.removed.concept,
+                replaced_minimum=update.replaced_minimum,
+            )
+    result = StepRecord(
+        step=step,
+        origin=origin,
+        concept=proposal.concept,
+        score=outcome.pop("score", None),
+        reasoning=proposal.reasoning,
+        prompt=proposal.prompt,
+        attempts=proposal.attempts,
+        proposal_origin=proposal.origin,
+        **outcome,
+    )
     result.seconds = clock.totals()
     record.steps.append(result)
     return result
@@ -302,11 +366,19 @@ def label_neuron(
         notify(record)
 
     if record.init is None:
-        initialise_run(service.vocabulary, record, config, clock, off_board)
+        pool = layer_pool(service, config, [neuron]) if config.share_concepts else []
+        scores = pool_scores(service.drawing, record.neuron, pool, config, clock)
+        initialise_run(service.vocabulary, record, config, clock, off_board, scores)
         save()
     while (step := next_step(record, config)) is not None:
         step_clock = Stopwatch(parent=clock)
-        proposal = propose_step(service.proposals, record, config, step, step_clock)
+        proposal = None
+        if config.share_concepts and step != "S" and record.init is not None:
+            proposal = pool_proposal(
+                service.drawing, record, config, record.init.pool, step_clock
+            )
+        if proposal is None:
+            proposal = propose_step(service.proposals, record, config, step, step_clock)
         origin = step_origin(step, proposal)
         apply_proposal(service.drawing, record, config, step, proposal, origin, step_clock)
         settle_run(record, config, service.config.proposer, choose_label)

@@ -99,7 +99,7 @@ def label_concept(
     )
     off_board: list[str] = []
     if record.init is None:
-        labels = service.vocabulary.scores(config, clock).labels
+        labels = service.vocabulary.vocabulary_labels(config)
         off_board = [*excluded, *near_duplicates(service, labels, excluded)]
     return label_neuron(
         service,

@@ -1,10 +1,26 @@
-"""Progress reporting for long work, on stderr (stdout may carry a protocol)."""
+"""Progress reporting for long work, on stderr (stdout may carry a protocol).
+
+Every long phase (the vocabulary pass, drawing, target passes, the neurons of
+a run, Ray shards) reports through one :data:`ProgressCallback`:
+``progress(task, done, total)``. :func:`stderr_progress` picks how it shows:
+
+- stderr is a terminal: one tqdm bar per task, with rate and ETA;
+- stderr is not a terminal (a log file, a pipe, a test): a plain
+  ``[line-mcp] task: done/total (12s, ~30s left)`` line at most every 2 s per
+  task, so logs stay readable and nothing redraws;
+- ``quiet``: nothing.
+
+Example:
+    >>> progress = stderr_progress(quiet=True)
+    >>> progress("vocabulary drawn", 3, 10)
+"""
 
 from __future__ import annotations
 
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 #: ``progress(task, done, total)``: called as work advances; ``done == total`` ends a task.
 ProgressCallback = Callable[[str, int, int], None]
@@ -35,6 +51,52 @@ class StderrProgress:
         )
         if done >= total:
             self._start.pop(task, None)
+
+
+class BarProgress:
+    """One tqdm bar per task on stderr (rate and ETA); a task's bar closes at ``done == total``.
+
+    A task reported again with another total starts a new bar; a bar redraws at most
+    every ``mininterval`` seconds.
+    """
+
+    def __init__(self, mininterval: float = 0.5) -> None:
+        self._bars: dict[str, Any] = {}
+        self._mininterval = mininterval
+
+    def __call__(self, task: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        bar = self._bars.get(task)
+        if bar is not None and bar.total != total:
+            bar.close()
+            bar = None
+        if bar is None:
+            bar = tqdm(
+                total=total,
+                desc=f"[line-mcp] {task}",
+                file=sys.stderr,
+                leave=False,
+                mininterval=self._mininterval,
+            )
+            self._bars[task] = bar
+        bar.update(max(0, done - bar.n))
+        if done >= total:
+            bar.close()
+            self._bars.pop(task, None)
+
+
+def stderr_progress(quiet: bool = False) -> ProgressCallback:
+    """The progress display of a command: tqdm bars on a terminal, lines otherwise.
+
+    Args:
+        quiet: Report nothing (``--quiet``).
+    """
+    if quiet:
+        return no_progress
+    if sys.stderr.isatty():
+        return BarProgress()
+    return StderrProgress()
 
 
 def announce_one_time_step(

@@ -47,7 +47,7 @@ class LineService:
         backends: Which implementation fills each role, or an already built
             :class:`~line_mcp.engine.backends.Backends` container (shared models).
         workspace: The workspace folder or object.
-        progress: Called as long work (vocabulary scoring) advances.
+        progress: Called as long work (vocabulary scoring, long draws) advances.
         prebuilt: Already built backends by role, used instead of their specs.
         knowledge: The candidate source of guided proposals (default: WordNet and
             the generator's bank labels).
@@ -74,7 +74,7 @@ class LineService:
             else Backends(backends, self.workspace.root, prebuilt)
         )
         self.progress = progress
-        self.drawing = Drawing(self.backends, self.workspace)
+        self.drawing = Drawing(self.backends, self.workspace, progress)
         self.vocabulary = Vocabulary(self.backends, self.workspace, self.drawing, progress)
         self.proposals = Proposals(self.backends, knowledge)
         self.ablation = Ablation(self.backends, self.workspace, self.drawing)

@@ -46,6 +46,19 @@ def test_run_loop_with_fakes_writes_table_and_summary(fake_backends, tmp_path, c
     assert "no run 'nope'" in capsys.readouterr().err
 
 
+def test_run_loop_reports_neurons_progress_and_quiet_silences_it(fake_backends, tmp_path, capsys):
+    args = ["run-loop", "--neurons", "0-1", "--iterations", "1", "--workspace", str(tmp_path)]
+    for role in ("target", "generator", "proposer", "embedder", "control"):
+        args += [f"--{role}", "fake"]
+    args += ["--layer", "colours", "--device", "cpu"]
+    assert main(args) == 0
+    err = capsys.readouterr().err  # not a terminal: plain lines, no bar redraws
+    assert "[line-mcp] neurons: 2/2" in err and "\r" not in err
+    assert main([*args, "--quiet", "--workspace", str(tmp_path / "quiet")]) == 0
+    out = capsys.readouterr()
+    assert "[line-mcp]" not in out.err and "neuron  label" in out.out
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

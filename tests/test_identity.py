@@ -18,11 +18,12 @@ class Extended(LoopConfig):
 
 def _format_one_run_id(backends: BackendConfig, neuron: int, config: LoopConfig) -> str:
     """The run id exactly as line-mcp computed it before identities were declared."""
-    spec = backends.to_dict()
-    spec.pop("device")
-    digest = hashlib.sha256(
-        json.dumps([spec, config.to_dict(), neuron], sort_keys=True).encode()
-    ).hexdigest()[:10]
+    # The fields of that format: those of FIRST_IDENTITY (later options were not there).
+    spec = {k: v for k, v in backends.to_dict().items() if k in BackendConfig.FIRST_IDENTITY}
+    loop = {k: v for k, v in config.to_dict().items() if k in LoopConfig.FIRST_IDENTITY}
+    digest = hashlib.sha256(json.dumps([spec, loop, neuron], sort_keys=True).encode()).hexdigest()[
+        :10
+    ]
     return f"{backends.layer}-n{neuron:05d}-{digest}"
 
 

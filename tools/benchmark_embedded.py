@@ -14,8 +14,8 @@ import json
 import sys
 import time
 
-from line_mcp.cli import parse_neurons
 from line_mcp.config import BackendConfig, LoopConfig
+from line_mcp.core.neurons import parse_neurons
 from line_mcp.engine.stopwatch import Stopwatch
 from line_mcp.loop import label_neuron
 from line_mcp.progress import StderrProgress

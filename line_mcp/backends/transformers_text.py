@@ -116,45 +116,102 @@ class TransformersProposer:
         )
 
     def complete(self, prompt: str, seed: int) -> str:
+        return self.complete_batch([prompt], [seed])[0]
+
+    def complete_batch(self, prompts: Sequence[str], seeds: Sequence[int]) -> list[str]:
+        """Replies to several prompts from one left-padded batch, each sampled with its seed.
+
+        Every row samples from its own generator seeded with its seed, and the
+        padding is masked out (positions count from each row's first token), so
+        a row's reply is the one :meth:`complete` gives for it alone (up to
+        floating-point rounding of the padded batch, which leaves the tiny test
+        models' replies identical). Temperature 0 decodes greedily.
+        """
         import torch
 
+        if not prompts:
+            return []
+        tokenizer, device = self._tokenizer, self._device
         primer = "<thinking>\n" if self._style == "completion" else ""
+        texts = [self._feed(p, primer) for p in prompts]
+        pad = tokenizer.pad_token_id or tokenizer.eos_token_id or 0
+        rows = [
+            tokenizer(t, add_special_tokens=self._style != "chat")["input_ids"] for t in texts
+        ]
+        longest = max(len(r) for r in rows)
+        ids = torch.full((len(rows), longest), pad, dtype=torch.long)
+        mask = torch.zeros((len(rows), longest), dtype=torch.long)
+        for i, row in enumerate(rows):  # left padding: every row ends at the last column
+            ids[i, longest - len(row) :] = torch.tensor(row)
+            mask[i, longest - len(row) :] = 1
+        ids, mask = ids.to(device), mask.to(device)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
+        replies: list[list[int]] = [[] for _ in rows]
+        done = [False] * len(rows)
+        eos = tokenizer.eos_token_id
+        cache = None
+        step_ids = ids
+        with torch.inference_mode():
+            for _ in range(self._options.max_new_tokens):
+                out = self._model(
+                    input_ids=step_ids,
+                    attention_mask=mask,
+                    position_ids=positions,
+                    cache=cache,
+                    use_cache=True,
+                )
+                cache = out.past_key_values
+                logits = out.logits[:, -1].float().cpu()
+                chosen = []
+                for i in range(len(rows)):
+                    token = pad if done[i] else self._next_token(logits[i], generators[i])
+                    chosen.append(token)
+                    if done[i]:
+                        continue
+                    if token == eos:
+                        done[i] = True
+                        continue
+                    replies[i].append(token)
+                    if "</answer>" in tokenizer.decode(replies[i][-8:]):
+                        done[i] = True
+                if all(done):
+                    break
+                step_ids = torch.tensor(chosen, dtype=torch.long, device=device)[:, None]
+                mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
+                positions = positions[:, -1:] + 1
+        results = []
+        for reply in replies:
+            text = tokenizer.decode(reply, skip_special_tokens=True)
+            if "</answer>" in text:
+                text = text[: text.index("</answer>") + len("</answer>")]
+            results.append(primer + text)
+        return results
+
+    def _feed(self, prompt: str, primer: str) -> str:
+        """The text a prompt is fed to the model as (chat template or raw continuation)."""
         if self._style == "chat":
-            text = self._tokenizer.apply_chat_template(
+            return self._tokenizer.apply_chat_template(
                 [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
             )
-        else:
-            text = prompt.rstrip() + "\n\n" + primer
-        inputs = self._tokenizer(
-            text, return_tensors="pt", add_special_tokens=self._style != "chat"
-        ).to(self._device)
-        torch.manual_seed(seed)
-        sampling = self._options.temperature > 0
-        with torch.inference_mode():
-            output = self._model.generate(
-                **inputs,
-                max_new_tokens=self._options.max_new_tokens,
-                do_sample=sampling,
-                temperature=self._options.temperature if sampling else None,
-                top_p=self._options.top_p if sampling else None,
-                stop_strings=["</answer>"],
-                tokenizer=self._tokenizer,
-                pad_token_id=self._tokenizer.pad_token_id or self._tokenizer.eos_token_id,
-            )
-        reply = self._tokenizer.decode(
-            output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True
-        )
-        return primer + reply
+        return prompt.rstrip() + "\n\n" + primer
+
+    def _next_token(self, logits: Any, generator: Any) -> int:
+        """Sample one token from a row's logits (temperature, then nucleus ``top_p``)."""
+        import torch
+
+        if self._options.temperature <= 0:
+            return int(torch.argmax(logits))
+        probs = torch.softmax(logits / self._options.temperature, dim=-1)
+        ordered, order = torch.sort(probs, descending=True)
+        keep = torch.cumsum(ordered, dim=-1) - ordered < self._options.top_p
+        ordered = ordered * keep
+        pick = torch.multinomial(ordered / ordered.sum(), 1, generator=generator)
+        return int(order[pick])
 
     def _answer_prefix(self, prompt: str) -> str:
         """The prompt as :meth:`complete` feeds it, followed by an opened answer tag."""
-        if self._style == "chat":
-            text = self._tokenizer.apply_chat_template(
-                [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
-            )
-        else:
-            text = prompt.rstrip() + "\n\n"
-        return text + "<thinking>\n</thinking>\n<answer>\n"
+        return self._feed(prompt, "") + "<thinking>\n</thinking>\n<answer>\n"
 
     def score_answers(self, prompt: str, candidates: Sequence[str]) -> list[float]:
         """Mean log-likelihood per token of each candidate as the answer to ``prompt``.

@@ -429,6 +429,9 @@ class TransformersImageTarget:
             aliases["encoder"] = (f"{base}.layernorm", "encoder output, class token")
         id2label = network.config.id2label or {}
         labels = [str(id2label[i]) for i in sorted(id2label)]
+        local = Path(argument).expanduser()
+        # files_fingerprint is cheaper than hashing every tensor again
+        files = files_fingerprint(local) if local.is_dir() else None
         target = TorchModuleTarget(
             name=f"transformers:{argument}",
             module=network,
@@ -439,10 +442,8 @@ class TransformersImageTarget:
             batch_size=options.batch_size,
             token_pooling=options.tokens,
             neuron_names={"logits": labels} if labels else None,
+            rekey=(lambda fp: f"{files}@{fp[:8]}") if files else None,
         )
-        local = Path(argument).expanduser()
-        if local.is_dir():  # files_fingerprint is cheaper than hashing every tensor again
-            target.fingerprint = files_fingerprint(local) + "@" + target.fingerprint[:8]
         return target
 
 
@@ -497,9 +498,9 @@ class TorchFactoryTarget:
             device=context.device,
             batch_size=options.batch_size,
             token_pooling=options.tokens,
+            # resize/crop/mean/std are options here, not fixed by the model: part of the key
+            rekey=lambda fp: mix_fingerprint(fp, preprocessing.model_dump_json()),
         )
-        # resize/crop/mean/std are options here, not fixed by the model: part of the cache key
-        target.fingerprint = mix_fingerprint(target.fingerprint, preprocessing.model_dump_json())
         return target
 
 

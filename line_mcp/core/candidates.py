@@ -44,6 +44,7 @@ ProposalOrigin = Literal[
     "wordnet-common-hypernym",
     "bank",
     "composition",
+    "pool",
 ]
 Ranker = Literal["embedding", "llm", "both"]
 

@@ -62,7 +62,12 @@ class StepRecord(BaseModel):
     keeps ``concept``, has no score, does not enter the board and sets
     ``not_drawable`` (``skipped`` says why). ``proposal_origin`` says which knowledge
     the concept came from (LLM free text, a WordNet relation, the image bank's
-    labels or a composition; see :mod:`line_mcp.core.candidates`).
+    labels or a composition; see :mod:`line_mcp.core.candidates`), or ``pool``
+    for a concept another neuron of the layer drew (``share_concepts``).
+    ``images_drawn`` is how many of the step's images were generated for it
+    (0: every image came from the cache, e.g. another neuron drew the concept
+    first; None for a step without images). Like ``seconds`` it is accounting:
+    it depends on the order neurons ran in, not on the run's result.
     """
 
     step: Step
@@ -80,19 +85,31 @@ class StepRecord(BaseModel):
     skipped: str | None = None
     not_drawable: bool = False
     proposal_origin: ProposalOrigin | None = None
+    images_drawn: int | None = None
     seconds: dict[str, float] = Field(default_factory=dict)
     finished_at: str = Field(default_factory=utc_now)
 
 
 class InitRecord(BaseModel):
-    """How the initial scoreboard was built."""
+    """How the initial scoreboard was built.
+
+    ``pool`` (``share_concepts``): the concepts other runs of the layer had drawn
+    when this board was built; they competed with the vocabulary for the board
+    and stay the run's pool (see :func:`line_mcp.loop.pool_proposal`).
+    """
 
     scoring: Literal["control", "drawn"]
     vocabulary_size: int
     images_per_label: float
+    screened: int | None = Field(
+        None,
+        description="with a vocabulary screen (init_screen): how many labels, the neuron's "
+        "best on one image each, were scored on the full images; None: every label was",
+    )
     entries: list[ScoreboardEntry]
     top_vocabulary: list[tuple[str, float]] = Field(default_factory=list)
     images: dict[str, list[DrawnImage]] = Field(default_factory=dict)
+    pool: list[str] = Field(default_factory=list)
     seconds: dict[str, float] = Field(default_factory=dict)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from line_mcp.backends.base import DrawRequest
+from line_mcp.backends.base import DrawRequest, MultiLayerTarget
 from line_mcp.config import LoopConfig
 from line_mcp.core import prompts
 from line_mcp.core.concepts import concept_key
@@ -22,7 +22,14 @@ from line_mcp.core.scoreboard import mean_activation
 from line_mcp.core.seeds import derive_seed, derived_rng
 from line_mcp.engine.backends import Backends
 from line_mcp.engine.stopwatch import Stopwatch, timed
+from line_mcp.errors import InputError
+from line_mcp.progress import ProgressCallback, no_progress
 from line_mcp.store.workspace import Workspace, image_id_for
+
+# A draw of more than _PROGRESS_FROM new images goes in calls of _PROGRESS_CHUNK images and
+# reports progress; a shorter one (a loop step's |P|, a vocabulary chunk) is one call.
+_PROGRESS_FROM = 256
+_PROGRESS_CHUNK = 64
 
 
 @dataclass
@@ -35,6 +42,7 @@ class ConceptImages:
         image_ids: Content addresses in the workspace.
         sources: What the generator reported per image.
         activations: ``[n_images, n_neurons]`` layer vectors.
+        new_images: How many of them this call generated (0: all from the cache).
     """
 
     concept: str
@@ -42,6 +50,7 @@ class ConceptImages:
     image_ids: list[str]
     sources: list[dict[str, Any]]
     activations: np.ndarray
+    new_images: int = 0
 
     def for_neuron(self, neuron: int) -> list[DrawnImage]:
         """Per-image records for one neuron."""
@@ -64,6 +73,7 @@ class ConceptScore:
     concept: str
     score: float
     images: list[DrawnImage]
+    new_images: int = 0
 
 
 def draw_requests(concept: str, n_images: int, config: LoopConfig) -> list[DrawRequest]:
@@ -88,14 +98,24 @@ def draw_requests(concept: str, n_images: int, config: LoopConfig) -> list[DrawR
 class Drawing:
     """Draws concepts (cached) and reads the layer on images (cached).
 
+    Every target pass also fills the cache of the layers named in
+    ``BackendConfig.cache_layers`` (one forward pass, several hooks), so a later
+    run on one of those layers reads no image through the target again.
+
     Args:
         backends: Gives the generator and the target.
         workspace: Where images and activations are cached.
+        progress: Called as long draws advance ("images drawn", in calls of 64 images).
     """
 
-    def __init__(self, backends: Backends, workspace: Workspace) -> None:
+    def __init__(
+        self, backends: Backends, workspace: Workspace, progress: ProgressCallback = no_progress
+    ) -> None:
         self.backends = backends
         self.workspace = workspace
+        self.progress = progress
+        #: Images generated (not read from the cache) since construction.
+        self.generated = 0
 
     def draw(
         self,
@@ -153,16 +173,33 @@ class Drawing:
                 sources[image_id] = info["source"]
         todo = [(i, r) for i, r in zip(ids, flat, strict=True) if i not in sources]
         todo = list({i: r for i, r in todo}.items())  # the same image may be asked twice
-        if todo:
+        # Images are shared across layers: pixels stored for another layer's run are read
+        # through this layer's target, not drawn again.
+        stored = {i: info for i, _ in todo if (info := self.workspace.image_info(i)) is not None}
+        stored = {
+            i: info for i, info in stored.items() if info["stored"] and self.workspace.has_image(i)
+        }
+        if stored:
+            reused = list(stored)
+            vectors = self.read_and_cache(
+                reused, [self.workspace.load_image(i) for i in reused], clock
+            )
+            for image_id, vector in zip(reused, vectors, strict=True):
+                sources[image_id] = stored[image_id]["source"]
+                cached[image_id] = vector
+            todo = [(i, r) for i, r in todo if i not in stored]
+        fresh = {i for i, _ in todo}
+        self.generated += len(todo)
+        chunk = len(todo) if len(todo) <= _PROGRESS_FROM else _PROGRESS_CHUNK
+        for begin in range(0, len(todo), chunk or 1):
+            part = todo[begin : begin + chunk]
             with self.backends.lock:
                 with timed(clock, "images"):
-                    drawn = generator.generate([r for _, r in todo])
-                with timed(clock, "target"):
-                    vectors = target.activations([g.image for g in drawn])
-            self.workspace.put_activations(
-                target.fingerprint, target.layer, [i for i, _ in todo], vectors
-            )
-            for k, ((image_id, request), generated) in enumerate(zip(todo, drawn, strict=True)):
+                    drawn = generator.generate([r for _, r in part])
+                vectors = self.read_and_cache([i for i, _ in part], [g.image for g in drawn], clock)
+            if len(todo) > chunk:
+                self.progress("images drawn", begin + len(part), len(todo))
+            for k, ((image_id, request), generated) in enumerate(zip(part, drawn, strict=True)):
                 self.workspace.put_image(
                     image_id,
                     generated.image if keep_images else None,
@@ -179,9 +216,16 @@ class Drawing:
             concept_ids = ids[start : start + len(requests)]
             start += len(requests)
             matrix = np.stack([cached[i] for i in concept_ids])
+            new = sum(1 for i in dict.fromkeys(concept_ids) if i in fresh)
+            fresh -= set(concept_ids)  # an image asked by two concepts counts once
             results.append(
                 ConceptImages(
-                    concept, list(requests), concept_ids, [sources[i] for i in concept_ids], matrix
+                    concept,
+                    list(requests),
+                    concept_ids,
+                    [sources[i] for i in concept_ids],
+                    matrix,
+                    new,
                 )
             )
         return results
@@ -206,6 +250,7 @@ class Drawing:
                 drawn.concept,
                 mean_activation(drawn.activations[:, neuron]),
                 drawn.for_neuron(neuron),
+                drawn.new_images,
             )
             for drawn in self.draw(concepts, config, clock=clock)
         ]
@@ -234,7 +279,38 @@ class Drawing:
         missing = list(dict.fromkeys(i for i in image_ids if i not in cached))
         if missing:
             images = [self.workspace.load_image(i) for i in missing]
-            vectors = self.read_activations(images, clock)
-            self.workspace.put_activations(target.fingerprint, target.layer, missing, vectors)
+            vectors = self.read_and_cache(missing, images, clock)
             cached.update(zip(missing, vectors, strict=True))
         return np.stack([cached[i] for i in image_ids])
+
+    def read_and_cache(
+        self, image_ids: Sequence[str], images: Sequence[Any], clock: Stopwatch | None = None
+    ) -> np.ndarray:
+        """Read the target layer on images and cache each vector under its image id.
+
+        With ``BackendConfig.cache_layers`` the same forward pass also caches those
+        layers (each under the fingerprint a target built for it has).
+
+        Returns:
+            The target layer's vectors, ``[len(images), n_neurons]``.
+
+        Raises:
+            InputError: ``cache_layers`` is set but the target reads one layer per pass.
+        """
+        target = self.backends.target
+        extra = [layer for layer in self.backends.config.cache_layers if layer != target.layer]
+        if not extra:
+            vectors = self.read_activations(images, clock)
+            self.workspace.put_activations(target.fingerprint, target.layer, image_ids, vectors)
+            return vectors
+        if not isinstance(target, MultiLayerTarget):
+            raise InputError(
+                f"cache_layers needs a target that reads several layers in one pass; "
+                f"{target.name} reads one (torch module targets can): drop --cache-layers"
+            )
+        with self.backends.lock, timed(clock, "target"):
+            per_layer = target.activations_at(images, [target.layer, *extra])
+        for layer, layer_vectors in per_layer.items():
+            fingerprint = target.layer_fingerprint(layer)
+            self.workspace.put_activations(fingerprint, layer, image_ids, layer_vectors)
+        return per_layer[target.layer]

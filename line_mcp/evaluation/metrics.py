@@ -19,9 +19,10 @@ scipy is not a dependency; the distributions are computed here.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -391,6 +392,42 @@ class PairedComparison:
     p_value: float
     wins: int
     losses: int
+
+    def as_row(self, method: str, baseline: str, metric: str) -> dict[str, Any]:
+        """One row of a benchmark's comparison table (JSON-ready).
+
+        Example:
+            >>> row = paired_test([3.0, 2.0, 4.0], [1.0, 1.0, 1.0]).as_row("line", "vocab", "auc")
+            >>> row["method"], row["wins"], row["losses"]
+            ('line', 3, 0)
+        """
+        return {
+            "method": method,
+            "baseline": baseline,
+            "metric": metric,
+            "n": self.n,
+            "mean_method": self.mean_a,
+            "mean_baseline": self.mean_b,
+            "wins": self.wins,
+            "losses": self.losses,
+            "test": self.test,
+            "normality_p": self.normality_p,
+            "p_value": self.p_value,
+        }
+
+
+def comparison_cells(row: Mapping[str, Any]) -> str:
+    """The statistics cells of a markdown table row written from :meth:`PairedComparison.as_row`.
+
+    Example:
+        >>> comparison_cells({"mean_method": 0.5, "mean_baseline": 0.25, "wins": 3, "losses": 1,
+        ...                   "test": "paired t-test", "p_value": 0.0123})
+        '0.500 | 0.250 | 3/1 | paired t-test | 0.0123'
+    """
+    return (
+        f"{row['mean_method']:.3f} | {row['mean_baseline']:.3f} | {row['wins']}/{row['losses']} | "
+        f"{row['test']} | {row['p_value']:.3g}"
+    )
 
 
 def paired_test(

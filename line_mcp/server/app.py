@@ -116,14 +116,16 @@ def build_server(
     service = service.with_progress(jobs.progress)
     driver = RunDriver(service, config, jobs)
 
+    warmed: list[bool] = []
+
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncIterator[dict[str, Any]]:
-        if preload:
+        # Entered per connection on stdio and in memory: the warm-up starts once, and a
+        # client that disconnects leaves the jobs running (shutdown_jobs ends them).
+        if preload and not warmed:
+            warmed.append(True)
             service.backends.warm_up()
-        try:
-            yield {}
-        finally:
-            jobs.shutdown()
+        yield {}
 
     server: MCPServer = LineServer(
         name,
@@ -137,6 +139,13 @@ def build_server(
     register_prompts(server, driver)
     server.driver = driver  # type: ignore[attr-defined]  # for tests and scripts
     return server
+
+
+def shutdown_jobs(server: MCPServer) -> None:
+    """Cancel the server's jobs when it stops serving: each stops after the step in
+    progress (its run record stays valid; label_neuron resumes it)."""
+    driver: RunDriver = server.driver  # type: ignore[attr-defined]
+    driver.jobs.shutdown()
 
 
 def _version() -> str:
@@ -156,7 +165,10 @@ def serve_stdio(server: MCPServer) -> None:
     (-32700 not JSON, -32600 not a message) instead of the SDK's silence."""
     import anyio
 
-    anyio.run(_serve_stdio, server)
+    try:
+        anyio.run(_serve_stdio, server)
+    finally:
+        shutdown_jobs(server)
 
 
 async def _serve_stdio(server: MCPServer) -> None:
@@ -287,7 +299,10 @@ def serve_http(server: MCPServer, host: str, port: int, **options: Any) -> None:
 
     app = http_app(server, host=host, port=port, **options)
     print(f"[line-mcp] serving MCP at http://{host}:{port}/mcp", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        shutdown_jobs(server)
 
 
 def stderr_progress() -> StderrProgress:

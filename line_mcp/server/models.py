@@ -12,7 +12,7 @@ from line_mcp.core.scoreboard import ScoreboardEntry, Step
 
 RunStatus = Literal["not_started", "initialising", "running", "finished", "failed"]
 JobStatus = Literal["queued", "running", "finished", "failed", "cancelled"]
-JobKind = Literal["label_neuron", "init_scoreboard", "evaluate_label"]
+JobKind = Literal["label_neuron", "init_scoreboard", "evaluate_label", "label_neurons"]
 
 
 class ControlInfo(BaseModel):
@@ -144,6 +144,9 @@ class GeneratedImages(BaseModel):
 
     concept: str
     images: list[ImageView]
+    not_drawable: str | None = Field(
+        None, description="why the image source cannot draw this concept (then no images)"
+    )
 
 
 class ImageActivation(BaseModel):
@@ -175,6 +178,10 @@ class ConceptScore(BaseModel):
     board_rank: int | None = Field(
         None, description="rank it would take on the neuron's current board (1 = best)"
     )
+    refused: str | None = Field(
+        None,
+        description="why update_scoreboard would refuse it (e.g. it repeats a concept)",
+    )
 
 
 class ScoresView(BaseModel):
@@ -202,6 +209,9 @@ class UpdateView(BaseModel):
         None,
         description="set when the image source could not draw the concept: the step "
         "was recorded with no score and the board did not change",
+    )
+    images: list[ImageView] = Field(
+        default_factory=list, description="the step's images, with what each was drawn from"
     )
     removed: str | None = Field(description="the concept that left the board")
     replaced_minimum: bool | None = Field(
@@ -253,6 +263,9 @@ class JobView(BaseModel):
         None, description="estimated seconds left, from its pace so far (null: not yet known)"
     )
     message: str
+    owner_pid: int | None = Field(
+        None, description="the server process running it (one of any server on the workspace)"
+    )
     error: str | None = None
     evaluation: EvaluationView | None = Field(
         None, description="an evaluate_label job's result, once finished"

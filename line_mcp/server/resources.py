@@ -11,6 +11,7 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 
+from line_mcp.core.provenance import describe
 from line_mcp.errors import LineError
 from line_mcp.server.runs import RunDriver
 
@@ -37,6 +38,26 @@ def register_resources(server: MCPServer, driver: RunDriver) -> None:
     )
     async def image(image_id: str) -> bytes:
         return await anyio.to_thread.run_sync(_image, image_id)
+
+    def _image_info(image_id: str) -> str:
+        try:
+            info = workspace.image_info(image_id)
+        except LineError as err:
+            raise ResourceNotFoundError(str(err)) from None
+        if info is None:
+            raise ResourceNotFoundError(f"image {image_id!r} is not stored in this workspace")
+        info = {"image_id": image_id, "uri": f"line://images/{image_id}", **info}
+        return json.dumps({**info, "drawn_from": describe(info["source"] or {})}, indent=1)
+
+    @server.resource(
+        "line://images/{image_id}/info",
+        name="image_info",
+        description="How a stored image was made (JSON): generator, concept, prompt, seed, "
+        "and what it was drawn from (source image, match, attributes applied).",
+        mime_type="application/json",
+    )
+    async def image_info(image_id: str) -> str:
+        return await anyio.to_thread.run_sync(_image_info, image_id)
 
     def _runs() -> str:
         rows = []

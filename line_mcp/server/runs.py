@@ -10,7 +10,9 @@ saves it, so a restarted server or a reconnected client continues where it was.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -87,6 +89,8 @@ class RunDriver:
         if job is not None or not lock.acquire(timeout=-1 if timeout is None else timeout):
             job = job or self.jobs.active_job(run_id)
             who = f"background job {job.job_id} ({job.kind})" if job else "another call"
+            if job is not None and job.remote:
+                who += f" of the line-mcp process {job.owner_pid} on this workspace"
             raise RunBusyError(
                 f"run {run_id} is busy: {who} is writing it. Poll job_status, or cancel_job, "
                 "then try again"
@@ -157,8 +161,8 @@ class RunDriver:
     def init(self, neuron: int) -> BoardView:
         """Build the neuron's initial board now if the vocabulary is cached, else in a job."""
         record = open_run(self.service, neuron, self.config)
-        if record.init is not None:
-            return self.board(neuron, record)
+        if record.init is not None or self.jobs.active_job(record.run_id) is not None:
+            return self.board(neuron, record)  # a job (maybe another server's) is on it
         if not self.service.vocabulary.ready(self.config):
             self.jobs.submit(
                 "init_scoreboard", neuron, record.run_id, lambda job: self._init(neuron)
@@ -170,15 +174,46 @@ class RunDriver:
         run_id = self.run_id(neuron)
         with self.locked(run_id, timeout=None if self._in_job(run_id) else LOCK_TIMEOUT_S):
             record = open_run(self.service, neuron, self.config)
-            if record.init is None:
-                initialise_run(self.service.vocabulary, record, self.config)
-                record.status = "running"
-                save_run(self.service, record)
+            self._initialise(record)
         return self.board(neuron, record)
 
+    def _initialise(self, record: RunRecord) -> bool:
+        """Build a run's initial board if it has none (the run's lock held); True if built."""
+        if record.init is not None:
+            return False
+        with self.vocabulary_lock():
+            initialise_run(self.service.vocabulary, record, self.config)
+        record.status = "running"
+        save_run(self.service, record)
+        return True
+
     def _in_job(self, run_id: str) -> bool:
-        job = self.jobs.active_job(run_id)
-        return job is not None and job.status == "running"
+        job = self.jobs.current()
+        return job is not None and job.key == run_id
+
+    @contextmanager
+    def vocabulary_lock(self) -> Iterator[None]:
+        """In a job, hold the workspace lock on scoring the layer's vocabulary while it is
+        not cached: a job of another process scoring it is waited for (cancel still
+        stops this one), then its cache is read instead of scoring it twice."""
+        job = self.jobs.current()
+        vocabulary = self.service.vocabulary
+        lock = None
+        if job is not None and not vocabulary.ready(self.config):
+            lock = self.jobs.work_lock(f"vocabulary:{vocabulary.cache_key(self.config)}")
+        if lock is None or job is None:
+            yield
+            return
+        while not lock.acquire(job.job_id):
+            holder = lock.holder()
+            pid = f" {holder.pid}" if holder is not None and holder.pid else ""
+            job.message = f"waiting for the line-mcp process{pid} scoring this layer's vocabulary"
+            job.checkpoint()
+            time.sleep(0.5)
+        try:
+            yield
+        finally:
+            lock.release()
 
     def _started(self, neuron: int) -> RunRecord:
         record = open_run(self.service, neuron, self.config)
@@ -346,10 +381,14 @@ class RunDriver:
             board=self.board(neuron, record),
         )
 
-    def _check_concept(self, record: RunRecord, concept: str) -> None:
-        # The built-in LLM's rule (normalised, near-duplicate and embedding checks).
+    def concept_error(self, record: RunRecord, concept: str) -> str | None:
+        """Why the run may not record ``concept`` (None: it may): the built-in LLM's rule,
+        normalised, near-duplicate and embedding checks against every concept tried."""
         taken = [*record.proposed(), *(e.concept for e in record.scoreboard())]
-        error = self.service.proposals.concept_error(concept, taken, self.config)
+        return self.service.proposals.concept_error(concept, taken, self.config)
+
+    def _check_concept(self, record: RunRecord, concept: str) -> None:
+        error = self.concept_error(record, concept)
         if error is not None:
             raise RunStateError(
                 f"{error}; propose a new concept (one already tried or on the board, or a "
@@ -380,6 +419,9 @@ class RunDriver:
                 job.report(what, done, total)
 
             with self.locked(run_id, timeout=None):
+                first = open_run(self.service, neuron, self.config)
+                if self._initialise(first):  # the vocabulary's lock only as long as needed
+                    on_step(first)
                 if concepts == 1:
                     record = label_neuron(self.service, neuron, self.config, on_step=on_step)
                     return self.board(neuron, record)
@@ -394,6 +436,47 @@ class RunDriver:
             return self.board(neuron, runs[0])
 
         return self.jobs.submit("label_neuron", neuron, run_id, work)
+
+    def start_layer_job(self, neurons: list[int], batch_neurons: int) -> Job:
+        """Label several neurons as one background job, in lockstep batches (:mod:`line_mcp.layer`).
+
+        The job's message names the neuron that just advanced and every neuron's
+        steps done; the finished message lists each label. Its ``neuron`` and
+        ``run_id`` are the first neuron's (job_result shows that run).
+        """
+        from line_mcp.layer import label_neurons
+
+        run_ids = [self.run_id(n) for n in neurons]
+        per_run = 1 + self.config.iterations + int(self.config.summary)
+        done: dict[int, int] = dict.fromkeys(neurons, 0)
+
+        def work(job: Job) -> BoardView:
+            def on_step(record: RunRecord) -> None:
+                done[record.neuron] = 1 + len(record.steps)
+                last = record.steps[-1] if record.steps else None
+                what = f"step {last.step}: {last.concept or 'skipped'}" if last else "initial board"
+                steps = ", ".join(f"{n}: {d}/{per_run}" for n, d in done.items())
+                job.report(
+                    f"neuron {record.neuron} {what}; steps per neuron {steps}",
+                    sum(done.values()),
+                    per_run * len(neurons),
+                )
+
+            with contextlib.ExitStack() as stack:
+                for run_id in run_ids:
+                    stack.enter_context(self.locked(run_id, timeout=None))
+                results = label_neurons(
+                    self.service, neurons, self.config, batch_neurons, on_step
+                )
+            job.outcome = "finished; labels: " + "; ".join(
+                f"{r.neuron}: {r.record.label.concept} ({r.record.label.score:.3f})"
+                if r.record.label is not None
+                else f"{r.neuron}: failed ({r.error})"
+                for r in results
+            )
+            return self.board(neurons[0], results[0].record)
+
+        return self.jobs.submit("label_neurons", neurons[0], run_ids[0], work)
 
     # --- held-out evaluation as a job --------------------------------------------------------
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import anyio
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import AfterValidator, BaseModel, Field
@@ -26,7 +26,7 @@ from line_mcp.core.records import AblationResult
 from line_mcp.engine.backends import WARM_UP_ORDER, Backends
 from line_mcp.errors import InputError, LineError
 from line_mcp.server.images import MAX_THUMBNAILS, image_blocks, image_uri
-from line_mcp.server.jobs import Job
+from line_mcp.server.jobs import Job, JobManager
 from line_mcp.server.models import (
     ActivationsView,
     BoardView,
@@ -56,6 +56,8 @@ MAX_NEURONS_PER_CALL = 64
 #: How long a tool waits for a model still loading at start-up before it answers
 #: ``loading`` (well inside the ~60 s a client waits for a tool call).
 LOADING_WAIT_S = 15.0
+#: The longest a call may wait for its job (``wait_s``), inside a client's ~60 s timeout.
+MAX_JOB_WAIT_S = 50.0
 
 # The roles each tool needs built before it can answer (the others build lazily).
 _NEURON: tuple[Role, ...] = ("target",)
@@ -89,6 +91,14 @@ Concept = Annotated[
     AfterValidator(_concept_text),
 ]
 JobId = Annotated[str, Field(min_length=1, max_length=64, description="id from label_neuron")]
+WaitS = Annotated[
+    float,
+    Field(
+        ge=0,
+        le=MAX_JOB_WAIT_S,
+        description="seconds to wait for the job (0: answer at once), sending progress",
+    ),
+]
 
 READ = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 WRITE = ToolAnnotations(
@@ -161,6 +171,62 @@ async def until_loaded(
     return None
 
 
+async def follow_job(
+    jobs: JobManager,
+    job: Job,
+    wait_s: float,
+    ctx: Context[Any, Any] | None,
+    cancel_with_call: bool = False,
+) -> Job:
+    """Wait up to ``wait_s`` for a job to end, sending MCP progress notifications as its
+    progress grows (a no-op for a client that sent no progressToken).
+
+    Args:
+        jobs: Where the job runs (another process's job is read from its record).
+        job: The job.
+        wait_s: Seconds to wait at most; 0 returns the job as it is.
+        ctx: The request context the notifications go through.
+        cancel_with_call: Cancel the job when the call is cancelled (the client's
+            ``notifications/cancelled``): it stops after the step in progress.
+    """
+    if wait_s <= 0:
+        return job
+    deadline = anyio.current_time() + wait_s
+    sent = -1.0
+    try:
+        while True:
+            job = await anyio.to_thread.run_sync(jobs.get, job.job_id)
+            if ctx is not None and job.done > sent:  # progress must grow between notices
+                sent = job.done
+                await ctx.report_progress(job.done, job.total or None, job.message)
+            if not job.active or anyio.current_time() >= deadline:
+                return job
+            await anyio.sleep(0.25)
+    except anyio.get_cancelled_exc_class():
+        if cancel_with_call:
+            jobs.cancel(job.job_id)
+        raise
+
+
+def image_view(
+    image_id: str,
+    prompt: str | None,
+    seed: int | None,
+    source: dict[str, Any],
+    activation: float | None = None,
+) -> ImageView:
+    """A result's image entry, with what the generator says it was drawn from."""
+    return ImageView(
+        image_id=image_id,
+        uri=image_uri(image_id),
+        prompt=prompt,
+        seed=seed,
+        activation=activation,
+        drawn_from=describe(source),
+        source=source,
+    )
+
+
 def job_view(job: Job) -> JobView:
     if job.kind == "evaluate_label":
         hint = {
@@ -189,6 +255,7 @@ def job_view(job: Job) -> JobView:
         elapsed_s=None if job.elapsed_s is None else round(job.elapsed_s, 1),
         eta_s=None if job.eta_s is None else round(job.eta_s, 1),
         message=job.message,
+        owner_pid=job.owner_pid,
         error=job.error,
         evaluation=job.result if finished_evaluation else None,
         next=hint,
@@ -300,14 +367,21 @@ def register_tools(
     # --- a neuron's run ----------------------------------------------------------------------
 
     @tool("Start a neuron's run", REPEATABLE, needs=_VOCABULARY)
-    async def init_scoreboard(neuron: Neuron) -> BoardView:
+    async def init_scoreboard(
+        neuron: Neuron, wait_s: WaitS = 0.0, ctx: Context[Any, Any] | None = None
+    ) -> BoardView:
         """Start (or reopen) a neuron's LINE run and return its scoreboard: the 5 best
         vocabulary labels plus 5 random ones, each with its score (the neuron's mean
         activation over the label's images; higher = stronger response). If the layer's
         vocabulary is not scored yet this takes minutes, so it runs as a background job:
         status is then 'initialising' with a job_id; poll job_status, then get_scoreboard.
         Runs are stored on disk: calling it again never resets a run."""
-        return await offload(driver.init, neuron)
+        board = await offload(driver.init, neuron)
+        if board.job_id is None or wait_s <= 0:
+            return board
+        job = await offload(driver.jobs.get, board.job_id)
+        await follow_job(driver.jobs, job, wait_s, ctx, cancel_with_call=True)
+        return await offload(driver.board, neuron)
 
     @tool("Show a neuron's run", READ, needs=_NEURON)
     async def get_scoreboard(neuron: Neuron) -> BoardView:
@@ -351,27 +425,27 @@ def register_tools(
         1-3 words, not already tried). The run finishes after the summary step."""
         view = await offload(driver.update, neuron, concept, as_summary, reasoning)
         record = await offload(workspace.load_run, view.run_id)
-        ids = [i.image_id for i in record.steps[-1].images] if record and record.steps else []
+        drawn = record.steps[-1].images if record and record.steps else []
+        view.images = [
+            image_view(i.image_id, i.prompt, i.seed, i.source, i.activation) for i in drawn
+        ]
+        ids = [i.image_id for i in drawn]
         return with_images(view, await offload(image_blocks, workspace, ids, view.concept))
 
     # --- the design card's primitives --------------------------------------------------------
 
     def _generate(concept: str, n_images: int) -> GeneratedImages:
         concept = within_limit(concept)
-        drawn = service.drawing.draw(
-            [concept], config.model_copy(update={"images_per_concept": n_images})
-        )[0]
+        try:
+            drawn = service.drawing.draw(
+                [concept], config.model_copy(update={"images_per_concept": n_images})
+            )[0]
+        except ConceptError as err:  # the source cannot show it: said, not an error
+            return GeneratedImages(concept=concept, images=[], not_drawable=str(err))
         return GeneratedImages(
             concept=concept,
             images=[
-                ImageView(
-                    image_id=i,
-                    uri=image_uri(i),
-                    prompt=r.prompt,
-                    seed=r.seed,
-                    drawn_from=describe(source),
-                    source=source,
-                )
+                image_view(i, r.prompt, r.seed, source)
                 for i, r, source in zip(drawn.image_ids, drawn.requests, drawn.sources, strict=True)
             ],
         )
@@ -490,18 +564,11 @@ def register_tools(
                     concept=scored.concept,
                     score=score,
                     images=[
-                        ImageView(
-                            image_id=i.image_id,
-                            uri=image_uri(i.image_id),
-                            prompt=i.prompt,
-                            seed=i.seed,
-                            activation=i.activation,
-                            drawn_from=describe(i.source),
-                            source=i.source,
-                        )
+                        image_view(i.image_id, i.prompt, i.seed, i.source, i.activation)
                         for i in images
                     ],
                     board_rank=board_rank(score, board_scores) if board else None,
+                    refused=driver.concept_error(record, concept) if record else None,
                 )
             )
         return ScoresView(
@@ -569,13 +636,48 @@ def register_tools(
                 "each label the loop restarts with the earlier labels forbidden",
             ),
         ] = 1,
+        wait_s: WaitS = 0.0,
+        ctx: Context[Any, Any] | None = None,
     ) -> JobView:
         """Run the whole LINE loop for a neuron with the built-in LLM (initial board, N
         proposals, summary step) as a background job. Returns a job id at once; poll
         job_status (progress 0..1), then job_result for the label (with concepts > 1 the
         finished job_status message lists every concept and its run). Resumes a stopped run
-        from its last saved step; a finished run returns at once."""
-        return job_view(await offload(driver.start_label_job, neuron, concepts))
+        from its last saved step; a finished run returns at once. Cancelling a call that
+        waits (wait_s) cancels the job after the step in progress."""
+        job = await offload(driver.start_label_job, neuron, concepts)
+        return job_view(await follow_job(driver.jobs, job, wait_s, ctx, cancel_with_call=True))
+
+    @tool("Label neurons (job)", REPEATABLE, needs=_NEURON)
+    async def label_neurons(
+        neurons: Annotated[
+            list[Annotated[int, Field(ge=0, strict=True)]] | str,
+            Field(
+                description="neuron indices as a list ([0, 1, 5]) or a range string "
+                "('0-7,12'); at most 4096"
+            ),
+        ],
+        batch_neurons: Annotated[
+            int,
+            Field(ge=1, le=256, strict=True, description="neurons advanced together"),
+        ] = 8,
+    ) -> JobView:
+        """Run the whole LINE loop for several neurons as one background job, in lockstep
+        batches (each neuron's record is what label_neuron gives it). Returns a job id at
+        once; job_status's message shows every neuron's steps done, and the finished message
+        lists each label. Stopped runs resume from their last saved step."""
+        return job_view(await offload(_start_layer_job, neurons, batch_neurons))
+
+    def _start_layer_job(neurons: list[int] | str, batch_neurons: int) -> Job:
+        from line_mcp.core.neurons import parse_neurons
+
+        if isinstance(neurons, str):
+            chosen = parse_neurons(neurons)
+        else:
+            chosen = list(dict.fromkeys(neurons))
+        if not chosen or len(chosen) > 4096:
+            raise InputError(f"give 1 to 4096 neurons, got {len(chosen)}")
+        return driver.start_layer_job(chosen, batch_neurons)
 
     @tool("Grade a label (job)", WRITE, needs=_NEURON)
     async def evaluate_label(
@@ -587,6 +689,8 @@ def register_tools(
             int,
             Field(ge=5, le=50, strict=True, description="label images to draw (CoSy uses 50)"),
         ] = 20,
+        wait_s: WaitS = 0.0,
+        ctx: Context[Any, Any] | None = None,
     ) -> JobView:
         """Grade a label the way the field does (CoSy): draw it with the evaluation prompt
         and seed on image sources the loop did not optimise on, and compare the neuron's
@@ -594,14 +698,19 @@ def register_tools(
         image beats every control image). A background job: returns a job id at once; poll
         job_status, whose 'evaluation' field holds the scores once finished. The first call
         on a layer also reads the control set (a minute or two on a CPU)."""
-        return job_view(await offload(driver.start_evaluation_job, neuron, label, images))
+        job = await offload(driver.start_evaluation_job, neuron, label, images)
+        return job_view(await follow_job(driver.jobs, job, wait_s, ctx, cancel_with_call=True))
 
     @tool("Job status", READ)
-    async def job_status(job_id: JobId) -> JobView:
+    async def job_status(
+        job_id: JobId, wait_s: WaitS = 0.0, ctx: Context[Any, Any] | None = None
+    ) -> JobView:
         """Status and progress of a background job (label_neuron, evaluate_label or an
         initialising init_scoreboard): queued, running, finished, failed or cancelled; a
-        finished evaluate_label job carries its scores in 'evaluation'."""
-        return job_view(await offload(driver.jobs.get, job_id))
+        finished evaluate_label job carries its scores in 'evaluation'. With wait_s it
+        answers when the job ends or the wait is over."""
+        job = await offload(driver.jobs.get, job_id)
+        return job_view(await follow_job(driver.jobs, job, wait_s, ctx))
 
     def _job_result(job_id: str) -> BoardView:
         job = driver.jobs.get(job_id)

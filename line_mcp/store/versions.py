@@ -22,8 +22,8 @@ from line_mcp.errors import LineError
 
 __all__ = ["RUN_FORMAT", "utc_now"]
 
-#: Job records (jobs/JOB_ID.json).
-JOB_FORMAT = 2
+#: Job records (jobs/JOB_ID.json); 3 added the work key, the owner's pid and the start.
+JOB_FORMAT = 3
 #: The workspace layout (workspace.json).
 WORKSPACE_FORMAT = 2
 #: Stored CoSy grades (evaluations/KEY.json).
@@ -102,5 +102,9 @@ def upgrade_job(data: dict[str, Any], where: str = "job record") -> dict[str, An
     found = int(data.get("format_version", 1))
     check_format("job record", found, JOB_FORMAT, where)
     data.setdefault("writer", "line-mcp (before format 2)")
+    if found < 3:  # the work was the run; owner and start were not kept
+        data.setdefault("key", data.get("run_id", ""))
+        data.setdefault("owner_pid", None)
+        data.setdefault("started_at", None)
     data["format_version"] = JOB_FORMAT
     return data

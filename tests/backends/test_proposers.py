@@ -98,6 +98,18 @@ def test_openai_proposer_speaks_chat_completions(chat_server, monkeypatch):
     assert other.fingerprint != proposer.fingerprint
 
 
+def test_openai_proposer_sends_a_batch_as_concurrent_requests(chat_server):
+    from line_mcp.backends.base import BatchProposer
+
+    proposer = resolve("proposer", f"openai:{chat_server}?model=m", CPU)
+    assert isinstance(proposer, BatchProposer)
+    prompts = [f"propose thing{i}" for i in range(6)]
+    replies = proposer.complete_batch(prompts, list(range(6)))
+    assert replies == [proposer.complete(p, s) for s, p in enumerate(prompts)]
+    assert sorted(r["body"]["seed"] for r in _ChatServer.received[:6]) == list(range(6))
+    assert proposer.complete_batch([], []) == []
+
+
 def test_openai_proposer_errors_are_clear(chat_server):
     _ChatServer.status = 401
     proposer = resolve("proposer", f"openai:{chat_server}?model=m&retries=0", CPU)

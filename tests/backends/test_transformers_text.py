@@ -39,3 +39,24 @@ def test_score_answers_matches_one_unbatched_pass_per_candidate(tiny_model_dir):
         expected = sum(float(log_probs[start + i, t]) for i, t in enumerate(piece)) / len(piece)
         assert batched == pytest.approx(expected, abs=1e-4)
     assert proposer.score_answers(prompt, []) == []
+
+
+@pytest.mark.parametrize("style", ["completion", "chat"])
+def test_a_left_padded_batch_gives_each_prompt_its_own_reply(tiny_model_dir, style):
+    proposer = TransformersProposer.build(
+        str(tiny_model_dir),
+        TransformersProposer.Options(style=style, max_new_tokens=24, temperature=1.0),
+        BuildContext(device="cpu"),
+    )
+    from line_mcp.backends.base import BatchProposer
+
+    assert isinstance(proposer, BatchProposer)
+    prompts = ["short", "a much longer prompt with many more words in it", "mid length one"]
+    seeds = [1, 2, 3]
+    batched = proposer.complete_batch(prompts, seeds)
+    alone = [proposer.complete(p, s) for p, s in zip(prompts, seeds, strict=True)]
+    assert batched == alone
+    assert len(set(batched)) == 3  # the rows are sampled apart, not copies of one
+    assert proposer.complete("short", 1) == alone[0]  # a seed fixes the reply
+    assert proposer.complete("short", 5) != alone[0]
+    assert proposer.complete_batch([], []) == []

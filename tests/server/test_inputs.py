@@ -56,3 +56,15 @@ async def test_validation_errors_carry_no_documentation_links(make_server):
         text = await call_error(client, "update_scoreboard", neuron=0, concept="red",
                                 as_summary="yes")  # fmt: skip
         assert "as_summary: Input should be a valid boolean" in text
+
+
+async def test_score_concept_says_when_update_scoreboard_would_refuse_a_concept(make_server):
+    server = make_server()
+    async with Client(server) as client:
+        await warm_init(client, server, 0)
+        await call(client, "update_scoreboard", neuron=0, concept="jellyfish")
+        scores, _ = await call(client, "score_concept", neuron=0, concepts=["Jelly fish", "teal"])
+    jelly, teal = scores["scores"]
+    assert jelly["score"] is not None  # still scored: score_concept records nothing
+    assert "repeats 'jellyfish'" in jelly["refused"]
+    assert teal["refused"] is None

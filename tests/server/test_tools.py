@@ -37,7 +37,7 @@ async def test_tool_list_has_typed_schemas(make_server):
         "describe_target", "init_scoreboard", "get_scoreboard", "propose_concept",
         "summarize_scoreboard", "update_scoreboard", "generate_images", "get_activations",
         "score_concept", "ablate_concept", "label_neuron", "evaluate_label", "job_status",
-        "job_result", "cancel_job",
+        "job_result", "cancel_job", "label_neurons",
     }  # fmt: skip
     for tool in tools.values():
         assert tool.output_schema is not None, tool.name
@@ -176,11 +176,13 @@ async def test_job_ids_outlive_a_restart(make_server):
     async with Client(server) as client:
         await warm_init(client, server, 0)
         running, _ = await call(client, "label_neuron", neuron=0)
-        # The server "dies" mid-job: a new one on the same workspace answers for the id.
+        # A second server on the same workspace sees the job running and does not start
+        # the same work again (the first one holds its lock).
         async with Client(make_server()) as other:
             status, _ = await call(other, "job_status", job_id=running["job_id"])
-            assert status["status"] == "failed" and "server stopped" in status["error"]
-            assert "label_neuron resumes" in status["next"]
+            assert status["status"] == "running", status
+            again, _ = await call(other, "label_neuron", neuron=0)
+            assert again["job_id"] == running["job_id"]
             text = await call_error(other, "job_status", job_id="../../etc/passwd")
             assert "unknown job id" in text
         release.set()
@@ -493,8 +495,9 @@ async def test_not_drawable_concepts_are_said_so_and_images_carry_their_source(m
         # The generator's own record of each image comes with it (the fake reports its colour).
         assert len(drawn["images"][0]["source"]["colour"]) == 3
         assert drawn["images"][0]["drawn_from"] == ""  # a source line only for known generators
-        text = await call_error(client, "generate_images", concept="undrawable thing")
-        assert "'undrawable thing' is not drawable" in text
+        undrawn, _ = await call(client, "generate_images", concept="undrawable thing")
+        assert undrawn["images"] == []
+        assert "'undrawable thing' is not drawable" in undrawn["not_drawable"]
         scores, _ = await call(
             client, "score_concept", neuron=0, concepts=["teal", "undrawable thing"]
         )
@@ -507,6 +510,22 @@ async def test_not_drawable_concepts_are_said_so_and_images_carry_their_source(m
         assert "not drawable" in update["not_drawable"]
         assert update["board"]["steps_done"] == 1
         assert all(e["concept"] != "undrawable thing" for e in update["board"]["scoreboard"])
+        assert update["images"] == []
+        # A recorded step's images say what each was drawn from, as the stored record does.
+        update, _ = await call(client, "update_scoreboard", neuron=0, concept="teal")
+        record = server.driver.service.workspace.load_run(server.driver.run_id(0))
+        stored = record.steps[-1].images
+        assert [i["image_id"] for i in update["images"]] == [i.image_id for i in stored]
+        assert [i["source"] for i in update["images"]] == [i.source for i in stored]
+        assert len(stored[0].source["colour"]) == 3
+        # The image's info resource: how it was made.
+        image_id = update["images"][0]["image_id"]
+        info = await client.read_resource(f"line://images/{image_id}/info")
+        info = json.loads(info.contents[0].text)
+        assert info["concept"] == "teal" and info["source"] == stored[0].source
+        assert info["seed"] == stored[0].seed and info["drawn_from"] == ""
+        png = await client.read_resource(f"line://images/{image_id}")
+        assert png.contents[0].mime_type == "image/png"
 
 
 def test_thumbnail_links_describe_what_a_composed_image_was_made_of(tmp_path):

@@ -95,13 +95,8 @@ def _on_white(image: Image.Image) -> Image.Image:
     return canvas
 
 
-def load_rgba(entry: BankImage, size: int = 256) -> Image.Image:
-    """The entry's pixels with their alpha, the longer side at most ``size`` (SVGs at ``size``).
-
-    Raises:
-        ValueError: ``size`` is not positive, or the image is over PIL's limit.
-        FileNotFoundError: The entry's file is gone.
-    """
+def _open_entry(entry: BankImage, size: int) -> Image.Image:
+    """The entry's picture as decoded (an SVG rasterised at ``size``); 3D models are refused."""
     if size < 1:
         raise ValueError(f"size must be at least 1, got {size}")
     if entry.path.suffix.lower() == ".obj":
@@ -110,9 +105,18 @@ def load_rgba(entry: BankImage, size: int = 256) -> Image.Image:
             "which renders it from a camera, not as a picture"
         )
     if entry.path.suffix.lower() == ".svg":
-        image = _rasterise_svg(entry.path, size)
-    else:
-        image = _open_raster(entry.path)
+        return _rasterise_svg(entry.path, size)
+    return _open_raster(entry.path)
+
+
+def load_rgba(entry: BankImage, size: int = 256) -> Image.Image:
+    """The entry's pixels with their alpha, the longer side at most ``size`` (SVGs at ``size``).
+
+    Raises:
+        ValueError: ``size`` is not positive, or the image is over PIL's limit.
+        FileNotFoundError: The entry's file is gone.
+    """
+    image = _open_entry(entry, size)
     rgba = image.convert("RGBA")
     rgba.thumbnail((size, size), Image.Resampling.LANCZOS)  # RGBA is resized premultiplied
     return rgba
@@ -135,17 +139,7 @@ def render(entry: BankImage, size: int = 256) -> Image.Image:
             decompression-bomb limit.
         FileNotFoundError: The entry's file is gone.
     """
-    if size < 1:
-        raise ValueError(f"size must be at least 1, got {size}")
-    if entry.path.suffix.lower() == ".obj":
-        raise ValueError(
-            f"{entry.image_id} is a 3D model: it is drawn through compose:{entry.bank}, "
-            "which renders it from a camera, not as a picture"
-        )
-    if entry.path.suffix.lower() == ".svg":
-        image = _rasterise_svg(entry.path, size)
-    else:
-        image = _open_raster(entry.path)
+    image = _open_entry(entry, size)
     if image.mode != "RGBA" and (image.mode != "RGB" or "transparency" in image.info):
         image = image.convert("RGBA")  # palette, grey, or a transparent colour key
     scale = size / max(image.width, image.height)

@@ -1,0 +1,32 @@
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+_PATH = Path(__file__).resolve().parents[2] / "tools" / "benchmark_layer.py"
+_SPEC = importlib.util.spec_from_file_location("benchmark_layer", _PATH)
+benchmark = importlib.util.module_from_spec(_SPEC)
+sys.modules["benchmark_layer"] = benchmark
+_SPEC.loader.exec_module(benchmark)
+
+
+def test_the_benchmark_runs_every_arm_on_fakes(fake_backends, tmp_path):
+    base = tmp_path / "base"
+    base.mkdir()
+    fakes = [f"--backend={role}=fake" for role in ("target", "proposer", "embedder", "control")]
+    code = benchmark.main(
+        [
+            "--base-workspace", str(base), "--scratch", str(tmp_path / "scratch"),
+            "--neurons", "0-3", "--layer", "colours", "--generator", "fake",
+            "--iterations", "2", "--batches", "2,4", "--pool-batch", "4", "--eval-images", "3",
+            "--eval-generator", "fake", "--eval-control", "fake", "--plugin", "tests.fakes",
+            "--output", str(tmp_path / "out" / "layer"), *fakes,
+        ]
+    )  # fmt: skip
+    assert code == 0
+    result = json.loads((tmp_path / "out" / "layer.json").read_text())
+    assert list(result["arms"]) == ["one-at-a-time", "lockstep-2", "lockstep-4", "pool-4"]
+    assert result["arms"]["lockstep-4"]["records_equal_to_one_at_a_time"] == 4
+    assert all(a["finished"] == 4 for a in result["arms"].values())
+    assert result["vocabulary_cached_in_base"] is False
+    assert "| pool-4 |" in (tmp_path / "out" / "layer.md").read_text()

@@ -1,0 +1,256 @@
+"""Benchmark labeling a layer slice: one at a time vs lockstep batches vs the concept pool.
+
+Every arm labels the same neurons with the same backends and seed, each in its
+own copy of a base workspace in which the layer's vocabulary is scored first
+(read from the base's cache when there, else scored once and timed apart), so
+no arm pays the first-run vocabulary pass and no arm reuses another arm's images:
+
+- ``one-at-a-time``: :func:`line_mcp.loop.label_neuron`, neuron after neuron;
+- ``lockstep-B``: :func:`line_mcp.layer.label_neurons` with batches of B;
+- ``pool-B``: the same with ``share_concepts`` on.
+
+Measured per arm: wall time of the labeling (models already loaded) split into
+the LLM, drawing ("images"), the target and the rest; images generated per
+labeled neuron (the vocabulary pass excluded: it is cached in the base);
+the held-out CoSy AUC of the labels. Lockstep records are compared with the
+one-at-a-time records field by field (:func:`line_mcp.layer.schedule_free`).
+
+    flock /tmp/line-heavy.lock .venv/bin/python tools/benchmark_layer.py \\
+        --base-workspace /tmp/ws-labels-compose --neurons 0-63 --layer logits
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from line_mcp.config import BackendConfig, LoopConfig
+from line_mcp.core.neurons import parse_neurons
+from line_mcp.engine.stopwatch import Stopwatch
+from line_mcp.evaluation.cosy import CosyEvaluator, EvaluationConfig
+from line_mcp.evaluation.labels import LabelRow
+from line_mcp.evaluation.metrics import paired_test
+from line_mcp.layer import label_neurons, schedule_free
+from line_mcp.loop import LoopError, label_neuron, run_id_for
+from line_mcp.service import LineService
+
+_MEASURED = ("llm", "images", "target")
+
+
+def _arm_workspace(base: Path, scratch: Path, name: str) -> Path:
+    """A copy of the base workspace without its runs (caches and vocabulary kept)."""
+    target = scratch / name
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(base, target, ignore=shutil.ignore_patterns("runs", "jobs", "reports"))
+    return target
+
+
+def run_arm(
+    shared: LineService,
+    root: Path,
+    neurons: list[int],
+    config: LoopConfig,
+    batch: int | None,
+    evaluation: EvaluationConfig,
+) -> dict[str, Any]:
+    service = LineService(shared.backends, root)
+    if not service.vocabulary.ready(config):
+        raise SystemExit(f"the base workspace has no cached vocabulary for {config}: aborting")
+    clock, generated = Stopwatch(), service.drawing.generated
+    start = time.perf_counter()
+    if batch is None:
+        records = []
+        for neuron in neurons:
+            try:
+                records.append(label_neuron(service, neuron, config, clock=clock))
+            except LoopError:
+                records.append(service.workspace.load_run(run_id_for(service, neuron, config)))
+    else:
+        records = [r.record for r in label_neurons(service, neurons, config, batch, clock=clock)]
+    wall = time.perf_counter() - start
+    images = service.drawing.generated - generated
+    parts = clock.totals()
+    rest = wall - sum(parts.get(p, 0.0) for p in _MEASURED)
+    eval_start = time.perf_counter()
+    evaluator = CosyEvaluator(service, evaluation)
+    scores = evaluator.score(
+        [LabelRow(r.neuron, r.label.concept, r.layer, "line") for r in records if r.label]
+    )
+    steps = [s for r in records for s in r.steps]
+    return {
+        "batch": batch,
+        "share_concepts": config.share_concepts,
+        "wall_s": wall,
+        "parts_s": parts,
+        "rest_s": rest,
+        "rest_share": rest / wall if wall else 0.0,
+        "images_generated": images,
+        "images_per_neuron": images / len(neurons),
+        "step_images_per_neuron": sum(s.images_drawn or 0 for s in steps) / len(neurons),
+        "pool_steps": sum(1 for s in steps if s.proposal_origin == "pool"),
+        "steps": len(steps),
+        "finished": sum(1 for r in records if r.status == "finished"),
+        "labels": {r.neuron: r.label.concept if r.label else None for r in records},
+        "auc": {s.neuron: s.auc for s in scores},
+        "mean_auc": sum(s.auc for s in scores) / max(1, len(scores)),
+        "evaluation_s": time.perf_counter() - eval_start,
+        "records": records,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base-workspace", required=True, type=Path)
+    parser.add_argument("--scratch", type=Path, default=Path("/tmp/benchmark-layer"))
+    parser.add_argument("--neurons", default="0-63")
+    parser.add_argument("--layer", default="logits")
+    parser.add_argument("--generator", default="compose:tuxpaint+openclipart+art4apps+gcompris")
+    parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--batches", default="16", help="lockstep batch sizes, comma-separated")
+    parser.add_argument("--pool-batch", type=int, default=16, help="batch of the pool arm")
+    parser.add_argument("--eval-images", type=int, default=20)
+    parser.add_argument("--output", default="docs/benchmark/layer")
+    parser.add_argument(
+        "--backend",
+        action="append",
+        default=[],
+        metavar="ROLE=SPEC",
+        help="another backend spec (e.g. target=..., a test's fakes with --plugin)",
+    )
+    parser.add_argument("--eval-generator", help="CoSy generator (default: held out)")
+    parser.add_argument("--eval-control", help="CoSy control set (default: held out)")
+    parser.add_argument("--plugin", action="append", default=[], help="backend plugin module")
+    args = parser.parse_args(argv)
+    if args.plugin:
+        from line_mcp.backends.registry import load_plugins
+
+        load_plugins(args.plugin)
+    started = time.perf_counter()
+    neurons = parse_neurons(args.neurons)
+    specs = dict(item.split("=", 1) for item in args.backend)
+    backends = BackendConfig(
+        **{"layer": args.layer, "generator": args.generator, "device": "cpu", **specs}
+    )
+    config = LoopConfig(iterations=args.iterations)
+    evaluation = EvaluationConfig(
+        images_per_concept=args.eval_images,
+        generator=args.eval_generator,
+        control=args.eval_control,
+    )
+    # The base is only read: models load against a copy of it, which gets the
+    # layer's vocabulary when the base has none cached (the first run, timed apart).
+    prepared = _arm_workspace(args.base_workspace, args.scratch, "prepared")
+    shared = LineService(backends, prepared)
+    load_start = time.perf_counter()
+    shared.backends.load()
+    load_s = time.perf_counter() - load_start
+    vocabulary_cached = shared.vocabulary.ready(config)
+    vocabulary_start = time.perf_counter()
+    shared.vocabulary.scores(config)
+    vocabulary_s = time.perf_counter() - vocabulary_start
+    arms: dict[str, dict[str, Any]] = {}
+    plan: list[tuple[str, int | None, bool]] = [("one-at-a-time", None, False)]
+    plan += [(f"lockstep-{b}", int(b), False) for b in args.batches.split(",")]
+    plan += [(f"pool-{args.pool_batch}", args.pool_batch, True)]
+    for name, batch, share in plan:
+        root = _arm_workspace(prepared, args.scratch, name)
+        arm_config = config.model_copy(update={"share_concepts": share})
+        print(f"[benchmark] {name} ...", file=sys.stderr, flush=True)
+        arms[name] = run_arm(shared, root, neurons, arm_config, batch, evaluation)
+        print(
+            f"[benchmark] {name}: {arms[name]['wall_s']:.1f} s, "
+            f"{arms[name]['images_per_neuron']:.1f} images/neuron, "
+            f"AUC {arms[name]['mean_auc']:.3f}",
+            file=sys.stderr,
+            flush=True,
+        )
+    reference = [schedule_free(r) for r in arms["one-at-a-time"]["records"]]
+    for arm in arms.values():
+        records = arm.pop("records")
+        if not arm["share_concepts"]:
+            arm["records_equal_to_one_at_a_time"] = sum(
+                schedule_free(r) == ref for r, ref in zip(records, reference, strict=True)
+            )
+    base_arm = arms["one-at-a-time"]
+    for arm in arms.values():
+        arm["speedup"] = base_arm["wall_s"] / arm["wall_s"]
+    pool = arms[f"pool-{args.pool_batch}"]
+    plain = arms.get(f"lockstep-{args.pool_batch}", base_arm)
+    common = sorted(set(pool["auc"]) & set(plain["auc"]))
+    test = paired_test([pool["auc"][n] for n in common], [plain["auc"][n] for n in common])
+    result = {
+        "command": "tools/benchmark_layer.py " + " ".join(argv or sys.argv[1:]),
+        "machine": f"{platform.machine()}, {platform.system()}",
+        "backends": backends.to_dict(),
+        "config": config.to_dict(),
+        "evaluation": evaluation.model_dump(mode="json"),
+        "neurons": neurons,
+        "model_loading_s": load_s,
+        "vocabulary_cached_in_base": vocabulary_cached,
+        "vocabulary_s": vocabulary_s,
+        "arms": arms,
+        "pool_vs_plain_auc": dataclasses.asdict(test),
+        "total_s": time.perf_counter() - started,
+    }
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(result, indent=1, default=str))
+    out.with_suffix(".md").write_text(markdown(result))
+    print(markdown(result))
+    return 0
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = [
+        "# Labeling a layer slice: one at a time, lockstep batches, concept pool",
+        "",
+        f"Reproduce: `{result['command']}`",
+        "",
+        f"{len(result['neurons'])} neurons of `{result['backends']['layer']}`, generator "
+        f"`{result['backends']['generator']}`, N = {result['config']['iterations']}, seed "
+        f"{result['config']['seed']}; the layer's vocabulary scored once before the arms "
+        f"({'cached in the base workspace' if result['vocabulary_cached_in_base'] else 'first run'}"
+        f", {result['vocabulary_s']:.0f} s, not in any arm); "
+        f"models loaded once ({result['model_loading_s']:.0f} s, not timed); held-out CoSy "
+        f"with {result['evaluation']['images_per_concept']} images per label. "
+        f"Total {result['total_s'] / 60:.1f} min on {result['machine']}.",
+        "",
+        "| arm | wall s | speedup | LLM s | drawing s | target s | rest s (share) | images "
+        "per neuron | pool steps | mean AUC | records equal to one at a time |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, arm in result["arms"].items():
+        parts = arm["parts_s"]
+        equal = arm.get("records_equal_to_one_at_a_time")
+        same = "-" if equal is None else f"{equal} / {len(result['neurons'])}"
+        lines.append(
+            f"| {name} | {arm['wall_s']:.1f} | {arm['speedup']:.2f}x | {parts.get('llm', 0):.1f} "
+            f"| {parts.get('images', 0):.1f} | {parts.get('target', 0):.1f} | "
+            f"{arm['rest_s']:.1f} ({arm['rest_share']:.0%}) | {arm['images_per_neuron']:.1f} | "
+            f"{arm['pool_steps']} / {arm['steps']} | {arm['mean_auc']:.3f} | "
+            f"{same} |"
+        )
+    lines += [
+        "",
+        "Pool vs no pool (same batch), paired held-out AUC: "
+        + ", ".join(f"{k} {v}" for k, v in result["pool_vs_plain_auc"].items()),
+        "",
+        "Images per neuron counts every generated image after the vocabulary pass: the "
+        "initial board's images (the vocabulary is indexed without pixels, so the board's "
+        "entries are drawn again to be kept) and the steps' images. The rest is candidate "
+        "generation and ranking (WordNet, MiniLM), the board updates and saving records.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
