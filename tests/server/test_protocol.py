@@ -59,7 +59,7 @@ async def test_tools_have_titles_and_truthful_hints(make_server):
     }  # fmt: skip
     idempotent = {n for n, t in tools.items() if t.annotations.idempotent_hint}
     assert idempotent == read_only | {
-        "init_scoreboard", "generate_images", "label_neuron", "cancel_job"
+        "init_scoreboard", "generate_images", "label_neuron", "label_neurons", "cancel_job"
     }  # fmt: skip
 
 
