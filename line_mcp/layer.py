@@ -94,15 +94,18 @@ SCHEDULE_FIELDS = frozenset(
 
 
 def schedule_free(record: RunRecord) -> dict[str, Any]:
-    """A record as JSON without :data:`SCHEDULE_FIELDS`: what must equal between
-    a lockstep batch and the one-at-a-time loop."""
-    data = record.model_dump(mode="json", exclude=set(SCHEDULE_FIELDS))
-    for step in data["steps"]:
-        for name in SCHEDULE_FIELDS & set(step):
-            del step[name]
-    if data["init"] is not None:
-        data["init"].pop("seconds", None)
-    return data
+    """A record as JSON without :data:`SCHEDULE_FIELDS` at any depth (an image's
+    provenance times its own drawing too): what must equal between a lockstep batch
+    and the one-at-a-time loop."""
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in SCHEDULE_FIELDS}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return cast(dict[str, Any], strip(record.model_dump(mode="json")))
 
 
 class _Deferred(Exception):
