@@ -41,8 +41,10 @@ async def test_a_waiting_label_neuron_sends_progress_notifications(make_server):
     assert any("step" in message for _, _, message in notices)
 
 
-async def test_init_scoreboard_on_a_cold_layer_waits_with_progress(make_server):
-    server = make_server()
+async def test_init_scoreboard_on_a_cold_layer_waits_with_progress(make_server, fake_backends):
+    # Each drawing call takes a second, so the vocabulary job is seen between its batches
+    # however fast the machine is.
+    server = make_server(fake_backends.model_copy(update={"generator": "slow?seconds=1"}))
     notices = []
 
     async def on_progress(progress, total, message):
