@@ -130,7 +130,7 @@ class Drawing:
             concepts: Concepts to draw.
             config: Gives |P|, the template values and the seed.
             keep_images: Store the pixels; False indexes the images without pixels
-                (they can be re-drawn from prompt and seed), for bulk vocabulary scoring.
+                (they can be re-drawn from prompt and seed), for bulk evaluation images.
             clock: Receives the "images" and "target" seconds.
 
         Returns:

@@ -191,7 +191,9 @@ class Vocabulary:
         for start in range(0, len(labels), _VOCABULARY_CHUNK):
             chunk = labels[start : start + _VOCABULARY_CHUNK]
             requests = [draw_requests(label, n_images, config) for label in chunk]
-            drawn = self.drawing.draw_batches(chunk, requests, keep_images=False, clock=clock)
+            # Pixels are kept: a neuron's initial board shows these images instead of
+            # drawing its entries again (50 images per neuron on the embedded stack).
+            drawn = self.drawing.draw_batches(chunk, requests, clock=clock)
             rows.extend(c.activations.mean(axis=0) for c in drawn)
             if announce and start == 0 and len(chunk) < len(labels):
                 per_label = (time.perf_counter() - started) / len(chunk)
@@ -305,9 +307,7 @@ class Vocabulary:
         shortlist: list[int] = []
         if screened:  # full |P| images for the screen's best; the others get no score
             shortlist = np.argsort(-scores, kind="stable")[: config.init_screen].tolist()
-            full = self.drawing.draw(
-                [labels[i] for i in shortlist], config, keep_images=False, clock=clock
-            )
+            full = self.drawing.draw([labels[i] for i in shortlist], config, clock=clock)
             scores = np.full(len(labels), -np.inf)
             scores[shortlist] = [c.activations.mean(axis=0)[neuron] for c in full]
         entries = initial_scoreboard(
@@ -319,7 +319,7 @@ class Vocabulary:
         )
         ranked = np.argsort(-scores, kind="stable")[: min(20, len(shortlist) or len(labels))]
         images = {}
-        if vocabulary.scoring == "drawn":  # the board's images, kept so a person can look at them
+        if vocabulary.scoring == "drawn":  # the board's images (cached: the vocabulary drew them)
             drawn = self.drawing.draw([e.concept for e in entries], config, clock=clock)
             for concept_images in drawn:
                 images[concept_images.concept] = concept_images.for_neuron(neuron)

@@ -58,3 +58,18 @@ def test_a_screen_smaller_than_the_boards_top_is_refused():
     with pytest.raises(ValueError, match=r"init_screen=3 must be 0 .* at least init_top=5"):
         LoopConfig(init_screen=3)
     assert LoopConfig(init_screen=5).init_screen == 5
+
+
+
+def test_initial_boards_show_the_vocabulary_passs_pixels_without_drawing_again(
+    fake_backends, tmp_path
+):
+    service = LineService(fake_backends, tmp_path)
+    service.vocabulary.prepare(FULL)
+    drawn = service.drawing.generated
+    assert drawn == 40 * FULL.images_per_concept
+    for neuron in range(4):
+        board = service.vocabulary.initial_board(neuron, FULL)
+        for entry in board.entries:
+            assert all(service.workspace.has_image(i.image_id) for i in board.images[entry.concept])
+    assert service.drawing.generated == drawn  # the boards read the pass's pixels
