@@ -28,10 +28,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from line_mcp.core.concepts import (
-    NEAR_DUPLICATE_RATIO,
     concept_key,
     concept_text_error,
     find_duplicate,
+    near_keys,
 )
 from line_mcp.core.scoreboard import ScoreboardEntry
 
@@ -324,28 +324,18 @@ def filter_new(
             return float(vectors[a] @ vectors[b])
 
     kept: list[Candidate] = []
-    seen_keys: set[str] = set()
+    kept_keys: list[str] = []
     for candidate in candidates:
         key = concept_key(candidate.concept)
-        if not key or key in seen_keys or concept_text_error(candidate.concept, max_words):
+        if not key or key in kept_keys or concept_text_error(candidate.concept, max_words):
             continue
         if find_duplicate(candidate.concept, taken, similarity, similarity_threshold):
             continue
-        if any(
-            _near(key, concept_key(k.concept)) for k in kept
-        ):  # e.g. 'grey cat' after 'gray cat'
+        if any(near_keys(key, k) for k in kept_keys):  # e.g. 'grey cat' after 'gray cat'
             continue
-        seen_keys.add(key)
+        kept_keys.append(key)
         kept.append(candidate)
     return kept
-
-
-def _near(a: str, b: str) -> bool:
-    import difflib
-
-    return a.replace(" ", "") == b.replace(" ", "") or (
-        difflib.SequenceMatcher(None, a, b).ratio() >= NEAR_DUPLICATE_RATIO
-    )
 
 
 def embedding_scores(

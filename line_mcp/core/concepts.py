@@ -13,6 +13,7 @@ one canonical key, so such repeats are rejected instead of wasting a step.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -155,6 +156,7 @@ def _singular(word: str) -> str:
     return word
 
 
+@functools.lru_cache(maxsize=1 << 16)  # pure, and asked for the same concepts every step
 def concept_key(text: str) -> str:
     """Canonical key of a concept: lowercase, no articles, singular words,
     hyphens and punctuation as spaces.
@@ -165,6 +167,29 @@ def concept_key(text: str) -> str:
     """
     words = re.sub(r"[^0-9a-z]+", " ", clean_concept(text).lower()).split()
     return " ".join(_singular(w) for w in words if w not in _ARTICLES)
+
+
+def near_keys(a: str, b: str) -> bool:
+    """Whether two canonical keys name one concept: equal but for spacing, or a
+    near-identical spelling (edit ratio at least ``NEAR_DUPLICATE_RATIO``).
+
+    Example:
+        >>> near_keys("grey cat", "gray cat"), near_keys("t shirt", "tshirt")
+        (True, True)
+        >>> near_keys("cat", "dog")
+        False
+    """
+    if a.replace(" ", "") == b.replace(" ", ""):
+        return True
+    # Cheap upper bounds of ratio() first (the length bound, then quick_ratio): the
+    # answer is the same, and most pairs stop there.
+    if 2 * min(len(a), len(b)) < NEAR_DUPLICATE_RATIO * (len(a) + len(b)):
+        return False
+    matcher = difflib.SequenceMatcher(None, a, b)
+    return (
+        matcher.quick_ratio() >= NEAR_DUPLICATE_RATIO
+        and matcher.ratio() >= NEAR_DUPLICATE_RATIO
+    )
 
 
 def find_duplicate(
@@ -195,10 +220,7 @@ def find_duplicate(
     """
     key = concept_key(candidate)
     for other in existing:
-        other_key = concept_key(other)
-        if key == other_key or key.replace(" ", "") == other_key.replace(" ", ""):
-            return other
-        if difflib.SequenceMatcher(None, key, other_key).ratio() >= NEAR_DUPLICATE_RATIO:
+        if near_keys(key, concept_key(other)):
             return other
         if similarity is not None and similarity(candidate, other) >= similarity_threshold:
             return other

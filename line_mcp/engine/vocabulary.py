@@ -70,6 +70,7 @@ class Vocabulary:
         self.workspace = workspace
         self.drawing = drawing
         self.progress = progress
+        self._drawable: dict[tuple[str, str], list[str]] = {}
 
     def resolved_init_scoring(self, config: LoopConfig) -> str:
         """ "control" or "drawn" (resolving "auto" from the control set's images per label)."""
@@ -132,16 +133,20 @@ class Vocabulary:
             self.scores(config, clock)
 
     def drawable_labels(self) -> list[str]:
-        """The control set's labels the generator can draw (all of them for most generators)."""
-        labels = self.backends.control.labels()
-        generator = self.backends.generator
-        if isinstance(generator, DrawabilityCheck):  # score only what it can show
-            labels = [
-                ok_label
-                for ok_label, ok in zip(labels, generator.can_draw(labels), strict=True)
-                if ok
-            ]
-        return labels
+        """The control set's labels the generator can draw (all of them for most generators).
+
+        Asked once per board; the answer is kept per (generator, control set), since a
+        drawability check over a whole vocabulary takes a quarter of a second.
+        """
+        generator, control = self.backends.generator, self.backends.control
+        key = (generator.fingerprint, control.fingerprint)
+        if key not in self._drawable:
+            labels = control.labels()
+            if isinstance(generator, DrawabilityCheck):  # score only what it can show
+                can = generator.can_draw(labels)
+                labels = [label for label, ok in zip(labels, can, strict=True) if ok]
+            self._drawable[key] = labels
+        return list(self._drawable[key])
 
     def vocabulary_labels(self, config: LoopConfig) -> list[str]:
         """The labels an initial board is chosen from, without scoring any of them."""

@@ -136,6 +136,12 @@ def _records(workspace: Path) -> dict[str, dict]:
         store.close()
 
 
+def _steps_saved(workspace: Path) -> int:
+    if not (workspace / "runs").is_dir():  # not created yet: do not race the run to it
+        return 0
+    return sum(len(r["steps"]) for r in _records(workspace).values())
+
+
 def test_kill_9_at_random_moments_loses_at_most_the_step_in_progress(tmp_path):
     reference = subprocess.run(
         _command(tmp_path / "reference"), env=_env(), cwd=ROOT, capture_output=True,
@@ -147,22 +153,29 @@ def test_kill_9_at_random_moments_loses_at_most_the_step_in_progress(tmp_path):
 
     killed = tmp_path / "killed"
     rng = random.Random(15)
-    moments = [rng.uniform(1.0, 4.0) for _ in range(3)]
+    delays = [rng.uniform(0.0, 0.3) for _ in range(3)]  # within a step (a 0.25 s drawing)
     progress = []  # steps saved when each kill came: the kills must land mid-run
-    for moment in moments:
+    for delay in delays:
+        before = _steps_saved(killed)
         process = subprocess.Popen(
             _command(killed), env=_env(), cwd=ROOT, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        time.sleep(moment)
+        # Kill after this process saved a step, so each kill lands mid-run on any machine.
+        deadline = time.monotonic() + 60
+        while _steps_saved(killed) <= before and process.poll() is None:
+            assert time.monotonic() < deadline, "the run saved no step in 60 s"
+            time.sleep(0.05)
+        time.sleep(delay)
         if process.poll() is None:
             os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
-        progress.append(sum(len(r["steps"]) for r in _records(killed).values()))
-    assert progress[0] < 2 * 5, progress  # the first kill came before both runs finished
+        progress.append(_steps_saved(killed))
+    finished = sum(len(r["steps"]) for r in expected.values())
+    assert progress == sorted(set(progress)) and progress[-1] < finished, progress
     final = subprocess.run(
         _command(killed), env=_env(), cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert final.returncode == 0, final.stderr
     assert "Traceback" not in final.stderr
-    assert _records(killed) == expected, f"killed at {moments}, steps saved by then {progress}"
+    assert _records(killed) == expected, f"killed {delays} s after a step; steps then {progress}"
