@@ -116,6 +116,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--batches", default="16", help="lockstep batch sizes, comma-separated")
     parser.add_argument("--pool-batch", type=int, default=16, help="batch of the pool arm")
+    parser.add_argument(
+        "--proposal",
+        default="auto",
+        choices=["auto", "llm", "guided", "hinted"],
+        help="how steps get concepts (llm: the proposer answers every step, batched in lockstep)",
+    )
     parser.add_argument("--eval-images", type=int, default=20)
     parser.add_argument("--output", default="docs/benchmark/layer")
     parser.add_argument(
@@ -139,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     backends = BackendConfig(
         **{"layer": args.layer, "generator": args.generator, "device": "cpu", **specs}
     )
-    config = LoopConfig(iterations=args.iterations)
+    config = LoopConfig(iterations=args.iterations, proposal=args.proposal)
     evaluation = EvaluationConfig(
         images_per_concept=args.eval_images,
         generator=args.eval_generator,
@@ -215,7 +221,8 @@ def markdown(result: dict[str, Any]) -> str:
         f"Reproduce: `{result['command']}`",
         "",
         f"{len(result['neurons'])} neurons of `{result['backends']['layer']}`, generator "
-        f"`{result['backends']['generator']}`, N = {result['config']['iterations']}, seed "
+        f"`{result['backends']['generator']}`, proposer `{result['backends']['proposer']}` "
+        f"(proposal {result['config']['proposal']}), N = {result['config']['iterations']}, seed "
         f"{result['config']['seed']}; the layer's vocabulary scored once before the arms "
         f"({'cached in the base workspace' if result['vocabulary_cached_in_base'] else 'first run'}"
         f", {result['vocabulary_s']:.0f} s, not in any arm); "
@@ -243,10 +250,11 @@ def markdown(result: dict[str, Any]) -> str:
         "Pool vs no pool (same batch), paired held-out AUC: "
         + ", ".join(f"{k} {v}" for k, v in result["pool_vs_plain_auc"].items()),
         "",
-        "Images per neuron counts every generated image after the vocabulary pass: the "
-        "initial board's images (the vocabulary is indexed without pixels, so the board's "
-        "entries are drawn again to be kept) and the steps' images. The rest is candidate "
-        "generation and ranking (WordNet, MiniLM), the board updates and saving records.",
+        "Images per neuron counts every image generated after the vocabulary pass (the "
+        "initial board reads the pass's stored pixels when the base workspace kept them; "
+        "one drawn before pixels were kept draws the board's entries again). The rest is "
+        "candidate generation and ranking (WordNet, MiniLM), storing images, the board "
+        "updates and saving records.",
         "",
     ]
     return "\n".join(lines)

@@ -11,6 +11,7 @@ word count a little less, so "dog" is a canine before it is a frump.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -167,8 +168,13 @@ class ObjectMatcher:
             phrase: An object phrase such as ``"puppy"`` or ``"fire truck"``.
             k: How many.
         """
+        return list(self._match(phrase, k))
+
+    @functools.lru_cache(maxsize=8192)  # noqa: B019 - one matcher per generator, labels fixed
+    def _match(self, phrase: str, k: int) -> tuple[LabelMatch, ...]:
+        # Asked again for every concept a run has taken, at every step.
         if not self.labels:
-            return []
+            return ()
         similarity = self._similarity(phrase)
         scores = similarity.astype(np.float64).copy()
         kinds: list[MatchKind] = ["embedding"] * len(self.labels)
@@ -179,10 +185,10 @@ class ObjectMatcher:
         if exact is not None:
             scores[exact], kinds[exact] = 1.0, "label"
         order = np.argsort(-scores, kind="stable")[:k]
-        return [
+        return tuple(
             LabelMatch(self.labels[i], float(scores[i]), kinds[i], self._entries[self.labels[i]])
             for i in order
-        ]
+        )
 
     def best(self, phrase: str) -> list[LabelMatch]:
         """The best label and those within :data:`TIE_MARGIN` of it (at most 8)."""
