@@ -144,7 +144,8 @@ def pool_scores(
     """Each pool concept's score for a neuron, from the cached whole-layer activations."""
     if not concepts:
         return []
-    return [(s.concept, s.score) for s in drawing.score_concepts(neuron, concepts, config, clock)]
+    scores = drawing.pool_scores(neuron, concepts, config, clock)
+    return list(zip(concepts, scores, strict=True))
 
 
 def pool_proposal(

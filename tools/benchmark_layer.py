@@ -71,8 +71,12 @@ def run_arm(
         for neuron in neurons:
             try:
                 records.append(label_neuron(service, neuron, config, clock=clock))
-            except LoopError:
-                records.append(service.workspace.load_run(run_id_for(service, neuron, config)))
+            except LoopError as err:  # a failed run is kept as its stored record
+                failed = service.workspace.load_run(run_id_for(service, neuron, config))
+                if failed is None:
+                    message = f"neuron {neuron} failed before its run was stored: {err}"
+                    raise SystemExit(message) from err
+                records.append(failed)
     else:
         records = [r.record for r in label_neurons(service, neurons, config, batch, clock=clock)]
     wall = time.perf_counter() - start
@@ -100,7 +104,7 @@ def run_arm(
         "finished": sum(1 for r in records if r.status == "finished"),
         "labels": {r.neuron: r.label.concept if r.label else None for r in records},
         "auc": {s.neuron: s.auc for s in scores},
-        "mean_auc": sum(s.auc for s in scores) / max(1, len(scores)),
+        "mean_auc": sum(s.auc for s in scores) / len(scores) if scores else None,
         "evaluation_s": time.perf_counter() - eval_start,
         "records": records,
     }
@@ -174,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"[benchmark] {name}: {arms[name]['wall_s']:.1f} s, "
             f"{arms[name]['images_per_neuron']:.1f} images/neuron, "
-            f"AUC {arms[name]['mean_auc']:.3f}",
+            f"AUC {_number(arms[name]['mean_auc'])}",
             file=sys.stderr,
             flush=True,
         )
@@ -191,7 +195,14 @@ def main(argv: list[str] | None = None) -> int:
     pool = arms[f"pool-{args.pool_batch}"]
     plain = arms.get(f"lockstep-{args.pool_batch}", base_arm)
     common = sorted(set(pool["auc"]) & set(plain["auc"]))
-    test = paired_test([pool["auc"][n] for n in common], [plain["auc"][n] for n in common])
+    # Runs that end without a label (a proposer that never answers) have no AUC to pair.
+    test = (
+        dataclasses.asdict(
+            paired_test([pool["auc"][n] for n in common], [plain["auc"][n] for n in common])
+        )
+        if common
+        else None
+    )
     result = {
         "command": "tools/benchmark_layer.py " + " ".join(argv or sys.argv[1:]),
         "machine": f"{platform.machine()}, {platform.system()}",
@@ -203,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         "vocabulary_cached_in_base": vocabulary_cached,
         "vocabulary_s": vocabulary_s,
         "arms": arms,
-        "pool_vs_plain_auc": dataclasses.asdict(test),
+        "pool_vs_plain_auc": test,
         "total_s": time.perf_counter() - started,
     }
     out = Path(args.output)
@@ -212,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     out.with_suffix(".md").write_text(markdown(result))
     print(markdown(result))
     return 0
+
+
+def _number(value: float | None) -> str:
+    return "no labels" if value is None else f"{value:.3f}"
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -242,13 +257,18 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {name} | {arm['wall_s']:.1f} | {arm['speedup']:.2f}x | {parts.get('llm', 0):.1f} "
             f"| {parts.get('images', 0):.1f} | {parts.get('target', 0):.1f} | "
             f"{arm['rest_s']:.1f} ({arm['rest_share']:.0%}) | {arm['images_per_neuron']:.1f} | "
-            f"{arm['pool_steps']} / {arm['steps']} | {arm['mean_auc']:.3f} | "
+            f"{arm['pool_steps']} / {arm['steps']} | {_number(arm['mean_auc'])} | "
             f"{same} |"
         )
+    comparison = result["pool_vs_plain_auc"]
     lines += [
         "",
         "Pool vs no pool (same batch), paired held-out AUC: "
-        + ", ".join(f"{k} {v}" for k, v in result["pool_vs_plain_auc"].items()),
+        + (
+            ", ".join(f"{k} {v}" for k, v in comparison.items())
+            if comparison
+            else "no neuron has a label in both arms"
+        ),
         "",
         "Images per neuron counts every image generated after the vocabulary pass (the "
         "initial board reads the pass's stored pixels when the base workspace kept them; "

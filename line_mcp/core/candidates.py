@@ -1,7 +1,7 @@
 """Knowledge-guided concept candidates, and the strategies that pick one.
 
 A 100-300 M parameter LLM cannot do LINE's proposal step by free generation
-(see FEASIBILITY.md), so proposals can instead be drawn from knowledge this
+(measured on SmolLM2 and its peers), so proposals can instead be drawn from knowledge this
 machine has offline, around the board's best concepts:
 
 - WordNet relations of each top concept: its hypernyms (generalise), hyponyms

@@ -7,6 +7,7 @@ every neuron of the layer for free, and nothing is drawn or read twice.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -116,6 +117,8 @@ class Drawing:
         self.progress = progress
         #: Images generated (not read from the cache) since construction.
         self.generated = 0
+        # Mean layer vector of each pool concept, per (backends, image settings, concept).
+        self._pool_means: dict[tuple[str, str], np.ndarray] = {}
 
     def draw(
         self,
@@ -254,6 +257,31 @@ class Drawing:
             )
             for drawn in self.draw(concepts, config, clock=clock)
         ]
+
+    def pool_scores(
+        self,
+        neuron: int,
+        concepts: Sequence[str],
+        config: LoopConfig,
+        clock: Stopwatch | None = None,
+    ) -> list[float]:
+        """Each concept's score for a neuron, for concepts of the layer's pool.
+
+        A pool is scored for every neuron of a batch at every step, so each
+        concept's mean layer vector is read once per process and kept: the
+        concepts are drawn already and their images do not change. (A concept
+        not drawn yet is drawn here like any other.)
+        """
+        self.backends.check_neuron(neuron)
+        generator, target = self.backends.generator, self.backends.target
+        setting = json.dumps(
+            [generator.fingerprint, target.fingerprint, config.identity("images")], sort_keys=True
+        )
+        missing = [c for c in dict.fromkeys(concepts) if (setting, c) not in self._pool_means]
+        for drawn in self.draw(missing, config, clock=clock) if missing else []:
+            means = drawn.activations.astype(np.float64).mean(axis=0)
+            self._pool_means[(setting, drawn.concept)] = means
+        return [float(self._pool_means[(setting, c)][neuron]) for c in concepts]
 
     def score_concept(
         self, neuron: int, concept: str, config: LoopConfig, clock: Stopwatch | None = None

@@ -41,7 +41,7 @@ from line_mcp.core.seeds import derive_seed, derived_rng
 from line_mcp.engine.backends import Backends
 from line_mcp.engine.stopwatch import Stopwatch, timed
 
-# proposal="auto" guides proposers smaller than this (FEASIBILITY: 100-300 M models
+# proposal="auto" guides proposers smaller than this (measured: 100-300 M models
 # cannot do LINE's proposal step by free generation).
 SMALL_PROPOSER_PARAMETERS = 1_000_000_000
 # Candidates listed as hints to the LLM with proposal="hinted".

@@ -45,7 +45,7 @@ from line_mcp.store.workspace import Workspace
 _MEANS = ("auc", "mad", "auprc")
 COSY_PROMPT = "realistic photo of a close up of {concept}"
 
-#: Why the embedded stack's held-out defaults are what they are (FEASIBILITY.md numbers).
+#: Why the embedded stack's held-out defaults are what they are (measured, see the text).
 HELD_OUT_NOTE = (
     "the loop drew from other banks, so these images were never optimised on; measured on "
     "30 class logits, drawing openmoji against openclipart controls gives a mean AUC of 0.84 "

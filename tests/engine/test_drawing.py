@@ -48,3 +48,15 @@ def test_cache_layers_need_a_target_that_reads_several_layers(fake_backends, tmp
     service = LineService(fake_backends.model_copy(update={"cache_layers": ("x",)}), tmp_path)
     with pytest.raises(InputError, match="cache_layers needs a target that reads several"):
         service.drawing.draw(CONCEPTS, CONFIG)
+
+
+def test_pool_scores_equal_the_loops_scores_and_read_the_workspace_once(fake_backends, tmp_path):
+    service = LineService(fake_backends.model_copy(update={"target": NET, "layer": "1"}), tmp_path)
+    drawing = service.drawing
+    expected = {n: [s.score for s in drawing.score_concepts(n, CONCEPTS, CONFIG)] for n in (0, 2)}
+    assert drawing.pool_scores(0, CONCEPTS, CONFIG) == expected[0]
+    # The pool is scored for every neuron at every step: later calls read nothing again.
+    drawing.draw = _no_calls  # type: ignore[method-assign]
+    assert drawing.pool_scores(2, CONCEPTS[::-1], CONFIG) == expected[2][::-1]
+    with pytest.raises(AssertionError):  # other image settings are another pool
+        drawing.pool_scores(0, CONCEPTS, CONFIG.model_copy(update={"images_per_concept": 2}))

@@ -30,3 +30,30 @@ def test_the_benchmark_runs_every_arm_on_fakes(fake_backends, tmp_path):
     assert all(a["finished"] == 4 for a in result["arms"].values())
     assert result["vocabulary_cached_in_base"] is False
     assert "| pool-4 |" in (tmp_path / "out" / "layer.md").read_text()
+
+
+def test_the_benchmark_reports_arms_whose_runs_end_without_a_label(
+    fake_backends, tmp_path, monkeypatch
+):
+    from tests import fakes
+
+    too_long = "<answer>" + "word " * 12 + "</answer>"  # over the word limit: refused
+    monkeypatch.setattr(fakes.FakeProposer, "script", staticmethod(lambda prompt, seed: too_long))
+    base = tmp_path / "base"
+    base.mkdir()
+    roles = ("target", "proposer", "embedder", "control")
+    fakes_flags = [f"--backend={role}=fake" for role in roles]
+    code = benchmark.main(
+        [
+            "--base-workspace", str(base), "--scratch", str(tmp_path / "scratch"),
+            "--neurons", "0-1", "--layer", "colours", "--generator", "fake", "--proposal", "llm",
+            "--iterations", "2", "--batches", "2", "--pool-batch", "2", "--eval-images", "3",
+            "--eval-generator", "fake", "--eval-control", "fake", "--plugin", "tests.fakes",
+            "--output", str(tmp_path / "out" / "layer"), *fakes_flags,
+        ]
+    )  # fmt: skip
+    assert code == 0
+    result = json.loads((tmp_path / "out" / "layer.json").read_text())
+    assert all(a["mean_auc"] is None for a in result["arms"].values())
+    assert result["pool_vs_plain_auc"] is None
+    assert "no neuron has a label in both arms" in (tmp_path / "out" / "layer.md").read_text()
