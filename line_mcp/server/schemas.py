@@ -2,9 +2,11 @@
 
 Pydantic's schemas carry keys no client needs: a ``title`` on every property (its
 name, title-cased) and model, a ``default`` on every optional field of a result,
-and each model's docstring, written for Python readers. Removing them changes no
-validation. Definitions cannot be shared across tools: each tool's schema must
-resolve its ``$ref`` within itself, so a model used by several tools is repeated.
+and each model's docstring, written for Python readers; an optional value is spelled
+``anyOf: [{type: T}, {type: null}]`` where ``type: [T, null]`` says the same. Removing
+or shortening them changes no validation. Definitions cannot be shared across tools:
+each tool's schema must resolve its ``$ref`` within itself, so a model used by several
+tools is repeated.
 """
 
 from __future__ import annotations
@@ -18,14 +20,17 @@ _MANY = ("anyOf", "allOf", "oneOf", "prefixItems")
 
 
 def compact_schema(schema: dict[str, Any], *, result: bool = False) -> dict[str, Any]:
-    """``schema`` without titles (and, for a ``result`` schema, without defaults and the
-    models' docstrings); the field descriptions stay.
+    """``schema`` without titles, with nullable simple types as one ``type`` list (and,
+    for a ``result`` schema, without defaults and the models' docstrings); the field
+    descriptions stay.
 
     Example:
         >>> compact_schema({"title": "A", "description": "A model.", "type": "object",
         ...     "properties": {"title": {"title": "Title", "type": "string", "default": ""}}},
         ...     result=True)
         {'type': 'object', 'properties': {'title': {'type': 'string'}}}
+        >>> compact_schema({"anyOf": [{"type": "number"}, {"type": "null"}], "default": None})
+        {'default': None, 'type': ['number', 'null']}
     """
     out: dict[str, Any] = {}
     is_model = schema.get("type") == "object" and "properties" in schema
@@ -44,4 +49,18 @@ def compact_schema(schema: dict[str, Any], *, result: bool = False) -> dict[str,
             out[key] = [compact_schema(s, result=result) for s in value]
         else:
             out[key] = value
+    nullable = _nullable_type(out.get("anyOf"))
+    if nullable is not None:
+        del out["anyOf"]
+        out["type"] = [nullable, "null"]
     return out
+
+
+def _nullable_type(options: Any) -> str | None:
+    """``T`` when ``options`` is exactly ``[{type: T}, {type: null}]`` with a simple T."""
+    if not isinstance(options, list) or len(options) != 2:
+        return None
+    if options[1] != {"type": "null"} or set(options[0]) != {"type"}:
+        return None
+    kind = options[0]["type"]
+    return kind if isinstance(kind, str) and kind != "null" else None
