@@ -135,16 +135,23 @@ class Vocabulary:
     def drawable_labels(self) -> list[str]:
         """The control set's labels the generator can draw (all of them for most generators).
 
-        Asked once per board; the answer is kept per (generator, control set), since a
-        drawability check over a whole vocabulary takes a quarter of a second.
+        Asked once per board; the answer is kept per (generator, control set), in memory
+        and in the workspace, since a first check over a whole vocabulary opens every
+        source image it names (10 s for the compose default's 1,726 labels).
         """
         generator, control = self.backends.generator, self.backends.control
         key = (generator.fingerprint, control.fingerprint)
         if key not in self._drawable:
             labels = control.labels()
             if isinstance(generator, DrawabilityCheck):  # score only what it can show
-                can = generator.can_draw(labels)
-                labels = [label for label, ok in zip(labels, can, strict=True) if ok]
+                stored = f"drawable-{digest(*key)}"
+                cached = self.workspace.load_arrays(stored)
+                if cached is None or len(cached["drawable"]) != len(labels):
+                    cached = {"drawable": np.array(generator.can_draw(labels), dtype=bool)}
+                    self.workspace.save_arrays(stored, **cached)
+                labels = [
+                    label for label, ok in zip(labels, cached["drawable"], strict=True) if ok
+                ]
             self._drawable[key] = labels
         return list(self._drawable[key])
 

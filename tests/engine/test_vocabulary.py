@@ -73,3 +73,23 @@ def test_initial_boards_show_the_vocabulary_passs_pixels_without_drawing_again(
         for entry in board.entries:
             assert all(service.workspace.has_image(i.image_id) for i in board.images[entry.concept])
     assert service.drawing.generated == drawn  # the boards read the pass's pixels
+
+
+def test_what_the_generator_can_draw_is_asked_once_per_workspace(fake_backends, tmp_path):
+    from tests.fakes import FakeGenerator
+
+    class Checking(FakeGenerator):
+        asked = 0
+
+        def can_draw(self, concepts):
+            Checking.asked += 1
+            return [not concept.endswith(("1", "3")) for concept in concepts]
+
+    labels = LineService(fake_backends, tmp_path / "plain").vocabulary.drawable_labels()
+    first = LineService(fake_backends, tmp_path, prebuilt={"generator": Checking()})
+    drawable = first.vocabulary.drawable_labels()
+    assert drawable == [label for label in labels if not label.endswith(("1", "3"))] != labels
+    first.vocabulary.drawable_labels()
+    # A later process on the workspace reads the stored answer instead of asking again.
+    again = LineService(fake_backends, tmp_path, prebuilt={"generator": Checking()})
+    assert again.vocabulary.drawable_labels() == drawable and Checking.asked == 1

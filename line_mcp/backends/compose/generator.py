@@ -230,11 +230,17 @@ class ComposeGenerator:
         score is the weakest object match (1 for attribute-only concepts, 0 for a
         concept that cannot be drawn).
         """
+        return [self._drawing_key(concept)][:k]
+
+    @functools.lru_cache(maxsize=65536)  # noqa: B019
+    def _drawing_key(self, concept: str) -> tuple[str, float]:
+        """:meth:`matches`'s one answer, kept per concept: the rankers ask again for every
+        taken concept at every step, and a concept's plan never changes."""
         try:
             parts = self.parse(concept)
             planned = self.plan(concept)
         except ValueError:
-            return [(f"(not drawable) {concept}", 0.0)][:k]
+            return f"(not drawable) {concept}", 0.0
         pieces = []
         for part, found in planned:
             pieces.append(
@@ -245,7 +251,7 @@ class ComposeGenerator:
         if parts.setting:
             key += f" @ {parts.setting}"
         score = min((found[0].similarity for _, found in planned), default=1.0)
-        return [(key, score)][:k]
+        return key, score
 
     def _count(self, part: ObjectPart) -> int:
         if part.count_word is None and self.matcher.is_plural(part.phrase):
