@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 import time
+from typing import Any
 
 from line_mcp.config import BackendConfig, LoopConfig
 from line_mcp.core.neurons import parse_neurons
@@ -42,11 +43,15 @@ def main() -> int:
     service.vocabulary.scores(config)
     vocabulary_seconds = time.perf_counter() - start
 
-    per_neuron, labels = [], []
+    per_neuron: list[dict[str, float]] = []
+    labels: list[dict[str, Any]] = []
     for neuron in parse_neurons(args.neurons):
         clock, start = Stopwatch(), time.perf_counter()
         record = label_neuron(service, neuron, config, clock=clock)
         wall = time.perf_counter() - start
+        label, init = record.label, record.init
+        if label is None or init is None:  # label_neuron returns finished runs, which have both
+            raise RuntimeError(f"run {record.run_id} ({record.status}) has no label or no board")
         totals = clock.totals()
         parts = {k: totals.get(k, 0.0) for k in ("llm", "images", "target")}
         parts["rest"] = wall - sum(parts.values())
@@ -55,17 +60,17 @@ def main() -> int:
         labels.append(
             {
                 "neuron": neuron,
-                "label": record.label.concept,
-                "score": record.label.score,
-                "generated": record.label.novel,
-                "best_vocabulary": record.init.entries[0].concept,
+                "label": label.concept,
+                "score": label.score,
+                "generated": label.novel,
+                "best_vocabulary": init.entries[0].concept,
                 "valid_steps": sum(s.concept is not None for s in steps),
                 "steps": len(steps),
                 "llm_calls": sum(len(s.attempts) for s in steps),
                 "images_drawn": sum(len(s.images) for s in steps),
             }
         )
-        print(f"neuron {neuron}: {record.label.concept} ({wall:.1f}s)", file=sys.stderr)
+        print(f"neuron {neuron}: {label.concept} ({wall:.1f}s)", file=sys.stderr)
 
     n = len(per_neuron)
     mean = {

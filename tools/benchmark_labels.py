@@ -55,6 +55,8 @@ import numpy as np
 from line_mcp.backends.base import LabelMatcher
 from line_mcp.config import BackendConfig, LoopConfig
 from line_mcp.core.concepts import concept_key
+from line_mcp.core.records import RunRecord
+from line_mcp.core.scoreboard import ScoreboardEntry
 from line_mcp.core.seeds import derived_rng
 from line_mcp.evaluation.cosy import CosyEvaluator, EvaluationConfig
 from line_mcp.evaluation.labels import LabelRow
@@ -145,6 +147,17 @@ def _comparisons(
     return out
 
 
+def finished_label(record: RunRecord) -> ScoreboardEntry:
+    """The label of a run ``label_neuron`` returned (finished, so it has one).
+
+    Raises:
+        LoopError: the record has no label (a finished run always has one).
+    """
+    if record.label is None:
+        raise LoopError(f"run {record.run_id} is {record.status} but has no label")
+    return record.label
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     start_all = time.perf_counter()
     progress = StderrProgress()
@@ -179,7 +192,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
                 names = imagenet_class_names()
             picked = select_classes(service, evaluator, names, args.class_neurons)
-            neurons = [(i, name, depict) for i, name, depict in picked]
+            # (neuron, ground truth, depictability): known for class logits only.
+            neurons: list[tuple[int, str | None, float | None]] = [
+                (i, name, depict) for i, name, depict in picked
+            ]
         else:
             rng = derived_rng(args.seed, "benchmark-neurons", layer)
             chosen = sorted(
@@ -205,14 +221,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 started = time.perf_counter()
                 try:
                     record = label_neuron(variant_service, neuron, loop)
+                    label = finished_label(record)
                 except LoopError as err:
                     print(f"[benchmark] {variant.name} failed on {neuron}: {err}", file=sys.stderr)
                     continue
                 steps = record.steps
                 row["methods"][variant.name] = {
-                    "label": record.label.concept,
-                    "generated": record.label.novel,
-                    "loop_score": record.label.score,
+                    "label": label.concept,
+                    "generated": label.novel,
+                    "loop_score": label.score,
                     "valid_steps": sum(s.concept is not None for s in steps),
                     "steps": len(steps),
                     "llm_attempts": sum(len(s.attempts) for s in steps),
@@ -237,11 +254,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 started = time.perf_counter()
                 zero = base_loop.model_copy(update={"iterations": 0})
                 try:
-                    record = label_neuron(service, neuron, zero)
+                    label = finished_label(label_neuron(service, neuron, zero))
                     row["methods"]["line-0"] = {
-                        "label": record.label.concept,
-                        "generated": record.label.novel,
-                        "loop_score": record.label.score,
+                        "label": label.concept,
+                        "generated": label.novel,
+                        "loop_score": label.score,
                         "seconds": time.perf_counter() - started,
                     }
                 except LoopError as err:
@@ -313,14 +330,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 continue
             for test in _comparisons(layer_rows, methods, variant_names, metric):
                 tests.append({"layer": layer, **test})
-        for variant in [*variant_names, "line-0"]:
-            finals = [r["methods"][variant] for r in layer_rows if variant in r["methods"]]
+        for method in [*variant_names, "line-0"]:
+            finals = [r["methods"][method] for r in layer_rows if method in r["methods"]]
             if finals:
                 generated = sum(bool(f.get("generated")) for f in finals)
                 table2.append(
                     {
                         "layer": layer,
-                        "method": variant,
+                        "method": method,
                         "neurons": len(finals),
                         "predefined": len(finals) - generated,
                         "generated": generated,
@@ -417,14 +434,14 @@ def to_markdown(result: dict[str, Any]) -> str:
             f"({100 * t['generated'] / n:.0f}%) |"
         )
     lines += ["", "## Labels per neuron", ""]
-    methods = list(dict.fromkeys(m for r in result["neurons"] for m in r["methods"]))
+    columns = list(dict.fromkeys(m for r in result["neurons"] for m in r["methods"]))
     lines += [
-        "| layer | neuron | ground truth | " + " | ".join(methods) + " |",
-        "|---|---|---|" + "---|" * len(methods),
+        "| layer | neuron | ground truth | " + " | ".join(columns) + " |",
+        "|---|---|---|" + "---|" * len(columns),
     ]
     for r in result["neurons"]:
         cells = []
-        for m in methods:
+        for m in columns:
             info = r["methods"].get(m)
             cells.append(f"{info['label']} ({info['auc']:.2f})" if info else "-")
         lines.append(

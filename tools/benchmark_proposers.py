@@ -213,8 +213,15 @@ def main() -> int:
             else:
                 try:
                     record = label_neuron(service, neuron, config)
-                except LoopError:
+                except LoopError as err:
                     record = service.workspace.load_run(run_id_for(service, neuron, config))
+                    if record is None:  # the failed run's record could not be read back
+                        print(
+                            f"{variant} neuron {neuron}: skipped, {err} (no stored record)",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                        continue
             wall = time.perf_counter() - start
             row = neuron_row(service, record, names[neuron] if names else None, wall)
             rows[variant].append(row)

@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from line_mcp.backends.synthetic import SyntheticNeuron, object_classes
+from line_mcp.backends.synthetic import SyntheticNeuron, SyntheticTarget, object_classes
 from line_mcp.config import BackendConfig, LoopConfig
 from line_mcp.core.attributes import colour_name, pattern_name
 from line_mcp.core.composition import ConceptError
@@ -290,7 +290,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     loop = LoopConfig.from_dict({"iterations": args.iterations, "seed": args.seed})
     service = LineService(backends, args.workspace, progress=StderrProgress())
     service.backends.load()
-    synthetic = service.backends.target.neurons
+    target = service.backends.target
+    if not isinstance(target, SyntheticTarget):
+        raise SystemExit(
+            f"--target {args.target!r} is not a synthetic target ({target.name}); "
+            "give synthetic:standard or synthetic:FILE.json"
+        )
+    synthetic = target.neurons
     indices = parse_neurons(args.neurons) if args.neurons else list(range(len(synthetic)))
     wordnet = default_wordnet()
     seconds: dict[str, float] = {}

@@ -34,12 +34,13 @@ TOOLS = ("describe_target", "init_scoreboard", "score_concept", "generate_images
 
 
 def arguments(tool: str, neuron: int, concept: str) -> dict[str, Any]:
-    return {
+    calls: dict[str, dict[str, Any]] = {
         "describe_target": {},
         "init_scoreboard": {"neuron": neuron},
         "score_concept": {"neuron": neuron, "concepts": [concept]},
         "generate_images": {"concept": concept, "n_images": 2},
-    }[tool]
+    }
+    return calls[tool]
 
 
 def outcome(result: Any) -> str:

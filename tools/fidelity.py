@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -36,11 +35,11 @@ from typing import Any
 import numpy as np
 
 from line_mcp.backends.registry import BuildContext, resolve
-from line_mcp.config import BackendConfig, LoopConfig
+from line_mcp.config import LoopConfig
 from line_mcp.core.attributes import COLOURS, colour_fraction, nearest_colour_index
 from line_mcp.data import banks
+from line_mcp.engine.drawing import draw_requests
 from line_mcp.knowledge.wordnet import default_wordnet, imagenet_offsets
-from line_mcp.service import LineService
 
 KINDS = ("object", "colour", "pattern", "setting", "count")
 COLOUR_WORDS = [c for c in COLOURS if c not in ("white", "grey")]
@@ -138,84 +137,78 @@ def main() -> int:
     target = resolve("target", "efficientnet-lite:lite0", BuildContext(layer="logits"))
     config = LoopConfig(seed=args.seed)
     results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as folder:
-        for spec in args.generators.split(","):
-            started = time.perf_counter()
-            service = LineService(BackendConfig(generator=spec), folder)
-            generator = resolve("generator", spec, BuildContext(embedder=embedder))
-            build_seconds = time.perf_counter() - started
-            plain: dict[tuple[str, int], float] = {}
-            per_kind: dict[str, Any] = {}
-            for kind in KINDS:
-                rows = []
-                draw_seconds, drawn_images = 0.0, 0
-                stage: dict[str, float] = {}
-                for concept, obj, attribute in kinds[kind]:
-                    requests = service.draw_requests(concept, args.images, config)
-                    start = time.perf_counter()
-                    try:
-                        images = generator.generate(requests)
-                    except ValueError as err:  # not drawable (compose) or bad input
-                        rows.append({"concept": concept, "not_drawable": str(err)})
-                        continue
-                    draw_seconds += time.perf_counter() - start
-                    drawn_images += len(images)
-                    for image in images:
-                        for name, value in image.source.get("seconds", {}).items():
-                            stage[name] = stage.get(name, 0.0) + value
-                    logits = target.activations([g.image for g in images])
-                    top5 = np.argsort(-logits, axis=1)[:, :5]
-                    for k, (image, top) in enumerate(zip(images, top5, strict=True)):
-                        row: dict[str, Any] = {
-                            "concept": concept,
-                            "recognised": bool(set(top.tolist()) & classes[obj]),
-                        }
-                        if kind == "object":
-                            plain[(obj, k)] = gradient_energy(image.image)
-                        elif kind == "colour":
-                            share = colour_fraction(
-                                np.asarray(image.image).reshape(-1, 3), attribute
-                            )
-                            row["colour_fraction"] = round(share, 4)
-                            row["attribute"] = share >= MIN_COLOUR
-                        elif kind == "pattern":
-                            base = plain.get((obj, k))
-                            gain = gradient_energy(image.image) / base if base else None
-                            row["energy_gain"] = None if gain is None else round(gain, 3)
-                            row["attribute"] = gain is not None and gain >= PATTERN_GAIN
-                        elif kind == "setting":
-                            row["attribute"] = setting_present(image.image, attribute)
-                        rows.append(row)
-                scored = [r for r in rows if "recognised" in r]
-                with_attribute = [r for r in scored if "attribute" in r]
-                per_kind[kind] = {
-                    "concepts": len(kinds[kind]),
-                    "not_drawable": sum("not_drawable" in r for r in rows),
-                    "images": len(scored),
-                    "recognised": round(float(np.mean([r["recognised"] for r in scored])), 4)
-                    if scored
-                    else None,
-                    "attribute_present": round(
-                        float(np.mean([r["attribute"] for r in with_attribute])), 4
-                    )
-                    if with_attribute
-                    else None,
-                    "both": round(
-                        float(
-                            np.mean([r["recognised"] and r["attribute"] for r in with_attribute])
-                        ),
-                        4,
-                    )
-                    if with_attribute
-                    else None,
-                    "ms_per_image": round(1000 * draw_seconds / max(1, drawn_images), 2),
-                    "ms_per_image_by_stage": {
-                        name: round(1000 * value / max(1, drawn_images), 2)
-                        for name, value in stage.items()
-                    },
-                    "rows": rows,
-                }
-            results[spec] = {"build_seconds": round(build_seconds, 1), "kinds": per_kind}
+    for spec in args.generators.split(","):
+        started = time.perf_counter()
+        generator = resolve("generator", spec, BuildContext(embedder=embedder))
+        build_seconds = time.perf_counter() - started
+        plain: dict[tuple[str, int], float] = {}
+        per_kind: dict[str, Any] = {}
+        for kind in KINDS:
+            rows = []
+            draw_seconds, drawn_images = 0.0, 0
+            stage: dict[str, float] = {}
+            for concept, obj, attribute in kinds[kind]:
+                requests = draw_requests(concept, args.images, config)
+                start = time.perf_counter()
+                try:
+                    images = generator.generate(requests)
+                except ValueError as err:  # not drawable (compose) or bad input
+                    rows.append({"concept": concept, "not_drawable": str(err)})
+                    continue
+                draw_seconds += time.perf_counter() - start
+                drawn_images += len(images)
+                for image in images:
+                    for name, value in image.source.get("seconds", {}).items():
+                        stage[name] = stage.get(name, 0.0) + value
+                logits = target.activations([g.image for g in images])
+                top5 = np.argsort(-logits, axis=1)[:, :5]
+                for k, (image, top) in enumerate(zip(images, top5, strict=True)):
+                    row: dict[str, Any] = {
+                        "concept": concept,
+                        "recognised": bool(set(top.tolist()) & classes[obj]),
+                    }
+                    if kind == "object":
+                        plain[(obj, k)] = gradient_energy(image.image)
+                    elif kind == "colour":
+                        share = colour_fraction(np.asarray(image.image).reshape(-1, 3), attribute)
+                        row["colour_fraction"] = round(share, 4)
+                        row["attribute"] = share >= MIN_COLOUR
+                    elif kind == "pattern":
+                        base = plain.get((obj, k))
+                        gain = gradient_energy(image.image) / base if base else None
+                        row["energy_gain"] = None if gain is None else round(gain, 3)
+                        row["attribute"] = gain is not None and gain >= PATTERN_GAIN
+                    elif kind == "setting":
+                        row["attribute"] = setting_present(image.image, attribute)
+                    rows.append(row)
+            scored = [r for r in rows if "recognised" in r]
+            with_attribute = [r for r in scored if "attribute" in r]
+            per_kind[kind] = {
+                "concepts": len(kinds[kind]),
+                "not_drawable": sum("not_drawable" in r for r in rows),
+                "images": len(scored),
+                "recognised": round(float(np.mean([r["recognised"] for r in scored])), 4)
+                if scored
+                else None,
+                "attribute_present": round(
+                    float(np.mean([r["attribute"] for r in with_attribute])), 4
+                )
+                if with_attribute
+                else None,
+                "both": round(
+                    float(np.mean([r["recognised"] and r["attribute"] for r in with_attribute])),
+                    4,
+                )
+                if with_attribute
+                else None,
+                "ms_per_image": round(1000 * draw_seconds / max(1, drawn_images), 2),
+                "ms_per_image_by_stage": {
+                    name: round(1000 * value / max(1, drawn_images), 2)
+                    for name, value in stage.items()
+                },
+                "rows": rows,
+            }
+        results[spec] = {"build_seconds": round(build_seconds, 1), "kinds": per_kind}
     summary = {
         spec: {
             kind: {

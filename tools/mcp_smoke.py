@@ -41,6 +41,7 @@ import anyio
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mcp import Client
+from mcp.types import TextContent
 
 from line_mcp.config import BackendConfig, LoopConfig
 from line_mcp.server import build_server
@@ -57,7 +58,8 @@ async def timed(client: Client, timings: dict[str, float], name: str, **argument
     result = await client.call_tool(name, arguments)
     timings[name] = round(time.perf_counter() - start, 3)
     if result.is_error:
-        raise SmokeError(f"{name}: {result.content[0].text}")
+        texts = (c.text for c in result.content if isinstance(c, TextContent))
+        raise SmokeError(f"{name}: {next(texts, '(an error result without text)')}")
     return result.structured_content
 
 

@@ -18,13 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import tempfile
 import time
 from pathlib import Path
 
 from line_mcp.backends.registry import BuildContext, resolve
-from line_mcp.config import BackendConfig, LoopConfig
-from line_mcp.service import LineService
+from line_mcp.config import LoopConfig
+from line_mcp.engine.drawing import draw_requests
 
 
 def main() -> int:
@@ -46,40 +45,34 @@ def main() -> int:
         "vocabulary": len(vocabulary),
         "images_per_label": args.images,
     }
-    with tempfile.TemporaryDirectory() as folder:
-        for spec in args.generators.split(","):
-            service = LineService(BackendConfig(generator=spec), folder)
+    for spec in args.generators.split(","):
+        start = time.perf_counter()
+        generator = resolve("generator", spec, BuildContext(embedder=embedder))
+        build = time.perf_counter() - start
+        labels = vocabulary
+        filter_seconds = 0.0
+        if hasattr(generator, "can_draw"):
             start = time.perf_counter()
-            generator = resolve("generator", spec, BuildContext(embedder=embedder))
-            build = time.perf_counter() - start
-            labels = vocabulary
-            filter_seconds = 0.0
-            if hasattr(generator, "can_draw"):
-                start = time.perf_counter()
-                labels = [
-                    v
-                    for v, ok in zip(vocabulary, generator.can_draw(vocabulary), strict=True)
-                    if ok
-                ]
-                filter_seconds = time.perf_counter() - start
-            sample = random.Random(0).sample(labels, min(args.labels, len(labels)))
-            requests = [
-                r for label in sample for r in service.draw_requests(label, args.images, config)
+            labels = [
+                v for v, ok in zip(vocabulary, generator.can_draw(vocabulary), strict=True) if ok
             ]
-            start = time.perf_counter()
-            for chunk in range(0, len(requests), 32 * args.images):  # the service's chunks
-                generator.generate(requests[chunk : chunk + 32 * args.images])
-            per_image = (time.perf_counter() - start) / len(requests)
-            report[spec] = {
-                "build_seconds": round(build, 1),
-                "drawable_labels": len(labels),
-                "can_draw_seconds": round(filter_seconds, 1),
-                "sampled_labels": len(sample),
-                "ms_per_image": round(1000 * per_image, 2),
-                "vocabulary_drawing_seconds_extrapolated": round(
-                    per_image * len(labels) * args.images + filter_seconds, 1
-                ),
-            }
+            filter_seconds = time.perf_counter() - start
+        sample = random.Random(0).sample(labels, min(args.labels, len(labels)))
+        requests = [r for label in sample for r in draw_requests(label, args.images, config)]
+        start = time.perf_counter()
+        for chunk in range(0, len(requests), 32 * args.images):  # the service's chunks
+            generator.generate(requests[chunk : chunk + 32 * args.images])
+        per_image = (time.perf_counter() - start) / len(requests)
+        report[spec] = {
+            "build_seconds": round(build, 1),
+            "drawable_labels": len(labels),
+            "can_draw_seconds": round(filter_seconds, 1),
+            "sampled_labels": len(sample),
+            "ms_per_image": round(1000 * per_image, 2),
+            "vocabulary_drawing_seconds_extrapolated": round(
+                per_image * len(labels) * args.images + filter_seconds, 1
+            ),
+        }
     text = json.dumps(report, indent=1)
     if args.out:
         Path(args.out).write_text(text + "\n")
