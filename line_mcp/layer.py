@@ -50,6 +50,7 @@ from line_mcp.loop import (
     finish_run,
     initialise_run,
     layer_pool,
+    load_backends,
     next_step,
     open_run,
     pool_proposal,
@@ -120,15 +121,16 @@ class _ReplyBook:
     """The proposer as the strategies see it in a batch: replies fetched for the batch.
 
     Every other attribute (name, fingerprint, ``score_answers``, ``num_parameters``)
-    is the real proposer's, so capability checks see the real one.
+    is the real proposer's, so capability checks see the real one; it is built only
+    when one is asked for (guided proposals never ask).
     """
 
-    def __init__(self, proposer: Any) -> None:
-        self._proposer = proposer
+    def __init__(self, backends: Backends) -> None:
+        self._backends = backends
         self.replies: dict[tuple[str, int], str] = {}
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._proposer, name)
+        return getattr(self._backends.proposer, name)
 
     def complete(self, prompt: str, seed: int) -> str:
         try:
@@ -190,7 +192,7 @@ def label_neurons(
     order = list(dict.fromkeys(neurons))
     for neuron in order:
         service.backends.check_neuron(neuron)
-    service.backends.load()
+    load_backends(service, config)
     results: dict[int, NeuronResult] = {}
     for start in range(0, len(order), batch_neurons):
         batch = _Batch(service, order[start : start + batch_neurons], config, on_step, clock)
@@ -215,7 +217,7 @@ class _Batch:
         self.notify: Callable[[RunRecord], None] = on_step or (lambda _record: None)
         self.clock = clock
         self.records = {n: open_run(service, n, config) for n in self.neurons}
-        self.book = _ReplyBook(service.backends.proposer)
+        self.book = _ReplyBook(service.backends)
         self.proposals = _BatchProposals(service, self.book)
 
     def save(self, record: RunRecord) -> None:

@@ -56,6 +56,14 @@ def run_id_for(service: LineService, neuron: int, config: LoopConfig) -> str:
     return f"{layer}-n{neuron:05d}-{digest}"
 
 
+def load_backends(service: LineService, config: LoopConfig) -> None:
+    """Build the backends runs with ``config`` call, so a bad spec fails before a run is
+    stored; the proposer only when they ask it (guided proposals do not), since loading
+    even a small LLM takes half a minute on CPU."""
+    needs_llm = service.proposals.needs_llm(config)
+    service.backends.load(skip=() if needs_llm else ("proposer",))
+
+
 def open_run(service: LineService, neuron: int, config: LoopConfig) -> RunRecord:
     """The stored run record of a neuron, or a new unsaved one.
 
@@ -355,7 +363,7 @@ def label_neuron(
         LoopError: ``max_failed_steps`` steps in a row got no valid proposal;
             the record is saved as "failed" and a later call resumes it.
     """
-    service.backends.load()
+    load_backends(service, config)
     record = record or open_run(service, neuron, config)
     if record.status == "finished":
         return record

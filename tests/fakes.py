@@ -234,3 +234,26 @@ class ChattyTarget(FakeTarget):
 
 if not any(r.role == "target" and r.scheme == "chatty" for r in registrations()):
     register("target", "chatty", "tests.fakes:ChattyTarget", "test fake that prints", "chatty")
+
+
+class SmallProposer(FakeProposer):
+    """The fake proposer as a packaged small LLM: its class declares the size, so
+    ``proposal="auto"`` resolves to guided without building it (``built`` counts builds)."""
+
+    num_parameters = 1_000
+    built = 0
+
+    @classmethod
+    def declared_parameters(cls, argument, options):
+        return cls.num_parameters
+
+    @classmethod
+    def build(cls, argument, options, context):
+        SmallProposer.built += 1
+        return cls()
+
+
+if not any(r.role == "proposer" and r.scheme == "small" for r in registrations()):
+    register(
+        "proposer", "small", "tests.fakes:SmallProposer", "test fake, declares its size", "small"
+    )

@@ -22,6 +22,15 @@ def test_pretrained_target_recognises_a_bank_koala():
     assert "koala" in top5  # real ImageNet weights, not random ones
 
 
+def test_the_packaged_llm_declares_the_size_it_has_once_loaded():
+    # proposal="auto" picks guided proposals from the declared size, without loading it.
+    from line_mcp.backends.registry import BuildContext, implementation, resolve
+
+    cls, argument, options = implementation("proposer", "transformers:smollm2")
+    proposer = resolve("proposer", "transformers:smollm2", BuildContext())
+    assert cls.declared_parameters(argument, options) == proposer.num_parameters
+
+
 def test_run_loop_on_the_embedded_default(tmp_path):
     # A 40-label slice of the default control vocabulary keeps the one-off scoring short.
     args = [

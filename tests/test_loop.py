@@ -164,3 +164,20 @@ def test_the_vocabulary_pass_announces_itself_with_an_estimate(fake_backends, tm
     assert " ms per image" in estimate and "measured on the first 32 labels" in estimate
     label_neuron(service, 1, LoopConfig(iterations=1))  # cached: no second announcement
     assert "one-time step" not in capsys.readouterr().err
+
+
+def test_guided_runs_never_build_the_llm(fake_backends, tmp_path):
+    from line_mcp.layer import label_neurons
+
+    small = fake_backends.model_copy(update={"proposer": "small"})
+    fakes.SmallProposer.built = 0
+    service = LineService(small, tmp_path)
+    assert service.proposals.resolved_mode(CONFIG) == "guided"  # from the declared size
+    record = label_neuron(service, 0, CONFIG)
+    (result,) = label_neurons(service, [1], CONFIG, 2)
+    assert record.status == result.record.status == "finished"
+    assert {s.origin for s in record.steps} <= {"guided", "summary"}
+    assert fakes.SmallProposer.built == 0 and "proposer" not in record.fingerprints
+    # A run that asks the LLM builds it (once).
+    label_neuron(service, 2, CONFIG.model_copy(update={"proposal": "llm"}))
+    assert fakes.SmallProposer.built == 1

@@ -6,6 +6,8 @@
 - :class:`AnswerScorer`: optional proposer capability, ranks candidate answers.
 - :class:`BatchProposer`: optional proposer capability, answers several prompts in one call.
 - :class:`SizedModel`: optional proposer capability, its parameter count.
+- :class:`DeclaresSize`: optional capability of a proposer's class, its parameter count
+  before the model is loaded.
 - :class:`LabelMatcher`: optional generator capability, the bank labels nearest a concept.
 - :class:`DrawabilityCheck`, :class:`SourceLabels`: optional generator capabilities of a
   composing generator (which concepts it can show; its plain source labels).
@@ -139,6 +141,20 @@ class SizedModel(Protocol):
     """
 
     num_parameters: int
+
+
+@runtime_checkable
+class DeclaresSize(Protocol):
+    """Optional capability of a proposer's *class*: the parameter count of the model a
+    spec names, known without loading it (a packaged model), or None.
+
+    Guided proposals never call the LLM, so ``proposal="auto"`` can pick them without
+    spending a model load on learning the size.
+    """
+
+    def declared_parameters(self, argument: str, options: Any) -> int | None:
+        """The count for ``argument`` and validated ``options`` (None: load to know)."""
+        ...
 
 
 @runtime_checkable

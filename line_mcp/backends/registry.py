@@ -146,6 +146,45 @@ def _allowed(role: Role) -> str:
     return ", ".join(f"{r.scheme} (e.g. {r.example!r})" for r in registrations(role))
 
 
+def implementation(role: Role, spec: str) -> tuple[Any, str, BaseModel]:
+    """The class ``spec`` names for ``role``, its argument and validated options, without
+    building anything: what :func:`resolve` checks before it builds.
+
+    Raises:
+        BackendError: unknown role or scheme, or options that do not validate.
+    """
+    if role not in ROLES:
+        raise BackendError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    load_plugins()
+    try:
+        scheme, argument, raw_options = parse_spec(spec)
+    except ValueError as err:
+        raise BackendError(f"bad {role} spec {spec!r}: {err}") from err
+    registration = _REGISTRY.get((role, scheme))
+    if registration is None:
+        raise BackendError(
+            f"unknown {role} backend {scheme!r} in {spec!r}; known: {_allowed(role)}"
+        )
+    module_name, _, class_name = registration.implementation.partition(":")
+    # Libraries print while importing and loading models ("Loaded pretrained weights",
+    # download notes): stdout carries the command's output (JSON, tables) and the MCP
+    # stdio stream, so whatever a backend prints while it is built goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        cls = getattr(importlib.import_module(module_name), class_name)
+    options_model: type[BaseModel] = cls.Options
+    try:
+        options = options_model.model_validate(raw_options)
+    except ValidationError as err:
+        fields = ", ".join(options_model.model_fields) or "none"
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}" for e in err.errors()
+        )
+        raise BackendError(
+            f"bad options for {role} {scheme!r}: {problems}. Allowed options: {fields}"
+        ) from err
+    return cls, argument, options
+
+
 @overload
 def resolve(
     role: Literal["target"], spec: str, context: BuildContext | None = None
@@ -185,40 +224,12 @@ def resolve(role: Role, spec: str, context: BuildContext | None = None) -> objec
         BackendError: unknown role or scheme, or options that do not validate.
         TypeError: the implementation built an object that is not the role's Protocol.
     """
-    if role not in ROLES:
-        raise BackendError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
-    load_plugins()
-    try:
-        scheme, argument, raw_options = parse_spec(spec)
-    except ValueError as err:
-        raise BackendError(f"bad {role} spec {spec!r}: {err}") from err
-    registration = _REGISTRY.get((role, scheme))
-    if registration is None:
-        raise BackendError(
-            f"unknown {role} backend {scheme!r} in {spec!r}; known: {_allowed(role)}"
-        )
-    module_name, _, class_name = registration.implementation.partition(":")
-    # Libraries print while importing and loading models ("Loaded pretrained weights",
-    # download notes): stdout carries the command's output (JSON, tables) and the MCP
-    # stdio stream, so whatever a backend prints while it is built goes to stderr.
-    with contextlib.redirect_stdout(sys.stderr):
-        cls = getattr(importlib.import_module(module_name), class_name)
-    options_model: type[BaseModel] = cls.Options
-    try:
-        options = options_model.model_validate(raw_options)
-    except ValidationError as err:
-        fields = ", ".join(options_model.model_fields) or "none"
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}" for e in err.errors()
-        )
-        raise BackendError(
-            f"bad options for {role} {scheme!r}: {problems}. Allowed options: {fields}"
-        ) from err
+    cls, argument, options = implementation(role, spec)
     with contextlib.redirect_stdout(sys.stderr):
         built = cls.build(argument, options, context or BuildContext())
     if not isinstance(built, PROTOCOLS[role]):
         raise TypeError(
-            f"{registration.implementation} built a {type(built).__name__}, which lacks the "
+            f"{cls.__module__}:{cls.__name__} built a {type(built).__name__}, which lacks the "
             f"{PROTOCOLS[role].__name__} interface of the {role} role"
         )
     return built

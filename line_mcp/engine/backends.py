@@ -20,13 +20,15 @@ from typing import Any
 from line_mcp.backends.base import (
     ConceptProposer,
     ControlSet,
+    DeclaresSize,
     DescribesPreprocessing,
     ImageEditor,
     ImageGenerator,
+    SizedModel,
     TargetModel,
     TextEmbedder,
 )
-from line_mcp.backends.registry import BackendError, BuildContext, Role, resolve
+from line_mcp.backends.registry import BackendError, BuildContext, Role, implementation, resolve
 from line_mcp.config import BackendConfig
 from line_mcp.engine.stopwatch import Stopwatch
 from line_mcp.errors import LineError
@@ -190,10 +192,30 @@ class Backends:
         }
         return Backends(config, self.cache_dir, shared, self.lock)
 
-    def load(self) -> None:
-        """Build every backend now, so a bad spec fails before any run is stored."""
+    def load(self, skip: Iterable[Role] = ()) -> None:
+        """Build every backend now, so a bad spec fails before any run is stored; a role in
+        ``skip`` (one the work will not call) only has its spec checked."""
         for role in _LOADED_BY_LOAD:
-            getattr(self, role)
+            if role in skip and not self.loaded(role):
+                implementation(role, getattr(self.config, role))
+            else:
+                getattr(self, role)
+
+    def proposer_parameters(self) -> int | None:
+        """The proposer's parameter count: the built model's, else what its backend
+        declares for the spec without loading; None for a proposer without a size (an
+        HTTP endpoint)."""
+        if not self.loaded("proposer"):
+            cls, argument, options = implementation("proposer", self.config.proposer)
+            declared = (
+                cls.declared_parameters(argument, options)
+                if isinstance(cls, DeclaresSize)
+                else None
+            )
+            if declared is not None:
+                return declared
+        proposer = self.proposer
+        return proposer.num_parameters if isinstance(proposer, SizedModel) else None
 
     def loaded(self, role: Role) -> bool:
         """Whether ``role`` is built (an unset editor counts as built)."""

@@ -20,7 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
-from line_mcp.backends.base import AnswerScorer, LabelMatcher, SizedModel, SourceLabels
+from line_mcp.backends.base import AnswerScorer, LabelMatcher, SourceLabels
 from line_mcp.config import LoopConfig
 from line_mcp.core import prompts
 from line_mcp.core.answers import concept_error, parse_answer
@@ -164,8 +164,10 @@ class CandidateRanker:
         """Score candidates and pick one (see :func:`~line_mcp.core.candidates.choose`)."""
         texts = [c.concept for c in candidates]
         scores = np.zeros(len(texts))
-        proposer, generator = self.backends.proposer, self.backends.generator
-        scorer = proposer if isinstance(proposer, AnswerScorer) else None
+        generator, scorer = self.backends.generator, None
+        if config.proposal_ranker != "embedding":  # only then is the LLM needed (and loaded)
+            proposer = self.backends.proposer
+            scorer = proposer if isinstance(proposer, AnswerScorer) else None
         ranker = config.proposal_ranker if scorer is not None else "embedding"
         if ranker in ("embedding", "both"):
             vectors = self.backends.embedder.embed([*texts, *(e.concept for e in board)])
@@ -344,11 +346,18 @@ class Proposals:
         """ "llm", "guided" or "hinted" (resolving "auto" from the proposer's size)."""
         if config.proposal != "auto":
             return config.proposal
-        proposer = self.backends.proposer
-        small = (
-            isinstance(proposer, SizedModel) and proposer.num_parameters < SMALL_PROPOSER_PARAMETERS
-        )
+        parameters = self.backends.proposer_parameters()
+        small = parameters is not None and parameters < SMALL_PROPOSER_PARAMETERS
         return "guided" if small else "llm"
+
+    def needs_llm(self, config: LoopConfig) -> bool:
+        """Whether runs with ``config`` call the proposer at all: guided proposals ranked
+        by embeddings, without the LLM's own answer, never do."""
+        return (
+            self.resolved_mode(config) != "guided"
+            or config.proposal_free_text
+            or config.proposal_ranker != "embedding"
+        )
 
     def strategy(self, mode: str) -> ProposalStrategy:
         """The strategy of a resolved mode."""

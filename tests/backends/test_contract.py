@@ -70,6 +70,7 @@ CASES: dict[tuple[str, str], Spec] = {
     ("target", "slow"): lambda _tmp: "slow?seconds=0",
     ("generator", "slow"): lambda _tmp: "slow?seconds=0",
     ("target", "chatty"): lambda _tmp: "chatty",
+    ("proposer", "small"): lambda _tmp: "small",
     ("generator", "bank"): lambda _tmp: "bank:openmoji",
     ("generator", "compose"): lambda _tmp: "compose:tuxpaint",
     ("generator", "diffusers"): lambda tmp: f"diffusers:{tiny_models.tiny_sd(tmp / 'sd')}?steps=1",
