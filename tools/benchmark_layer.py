@@ -112,7 +112,13 @@ def run_arm(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--base-workspace", required=True, type=Path)
+    parser.add_argument(
+        "--base-workspace",
+        required=True,
+        type=Path,
+        help="a workspace whose cached vocabulary and images the arms start from (only read; "
+        "an empty or new folder: the vocabulary is scored first, timed apart)",
+    )
     parser.add_argument("--scratch", type=Path, default=Path("/tmp/benchmark-layer"))
     parser.add_argument("--neurons", default="0-63")
     parser.add_argument("--layer", default="logits")
@@ -157,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     # The base is only read: models load against a copy of it, which gets the
     # layer's vocabulary when the base has none cached (the first run, timed apart).
+    args.base_workspace.mkdir(parents=True, exist_ok=True)
     prepared = _arm_workspace(args.base_workspace, args.scratch, "prepared")
     shared = LineService(backends, prepared)
     load_start = time.perf_counter()
