@@ -161,9 +161,10 @@ async def test_a_layer_vocabulary_is_scored_by_one_server_at_a_time(make_server,
     from tests import fakes
 
     generate = fakes.FakeGenerator.generate
+    release = threading.Event()
 
-    def slow(self, requests):  # scoring the vocabulary takes a while
-        time.sleep(0.4)
+    def slow(self, requests):  # the first server's pass holds until the second one waits
+        release.wait(20)
         return generate(self, requests)
 
     monkeypatch.setattr(fakes.FakeGenerator, "generate", slow)
@@ -180,6 +181,7 @@ async def test_a_layer_vocabulary_is_scored_by_one_server_at_a_time(make_server,
             while "waiting for the line-mcp process" not in job_b.message:
                 assert first.driver.jobs.get(a["job_id"]).active, job_b.message
                 await anyio.sleep(0.02)
+        release.set()
         first.driver.jobs.wait(a["job_id"], timeout=30)
         second.driver.jobs.wait(b["job_id"], timeout=30)
         assert job_b.status == "finished", job_b.error
