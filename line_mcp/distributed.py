@@ -70,7 +70,8 @@ class ShardWorker:
 
         load_plugins(list(plugins))
         self.service = LineService(BackendConfig.from_dict(backends), workspace)
-        self.service.backends.load()
+        # The LLM waits for a loop config that asks it (guided proposals never do).
+        self.service.backends.load(skip=("proposer",))
 
     def pid(self) -> int:
         """The worker's process id."""
