@@ -117,7 +117,8 @@ class Drawing:
         self.progress = progress
         #: Images generated (not read from the cache) since construction.
         self.generated = 0
-        # Mean layer vector of each pool concept, per (backends, image settings, concept).
+        # Mean layer vector of each pool concept, per (image settings, concept); the
+        # backends are this Drawing's own and never change.
         self._pool_means: dict[tuple[str, str], np.ndarray] = {}
 
     def draw(
@@ -273,10 +274,7 @@ class Drawing:
         not drawn yet is drawn here like any other.)
         """
         self.backends.check_neuron(neuron)
-        generator, target = self.backends.generator, self.backends.target
-        setting = json.dumps(
-            [generator.fingerprint, target.fingerprint, config.identity("images")], sort_keys=True
-        )
+        setting = json.dumps(config.identity("images"), sort_keys=True)
         missing = [c for c in dict.fromkeys(concepts) if (setting, c) not in self._pool_means]
         for drawn in self.draw(missing, config, clock=clock) if missing else []:
             means = drawn.activations.astype(np.float64).mean(axis=0)
