@@ -41,7 +41,8 @@ from line_mcp.core.scoreboard import best_entry
 from line_mcp.evaluation.cosy import CosyEvaluator, EvaluationConfig
 from line_mcp.evaluation.labels import LabelRow
 from line_mcp.evaluation.metrics import paired_test
-from line_mcp.loop import LoopError, label_neuron, run_id_for
+from line_mcp.layer import label_neurons
+from line_mcp.loop import run_id_for
 from line_mcp.progress import StderrProgress
 from line_mcp.service import LineService
 
@@ -210,18 +211,8 @@ def main() -> int:
                 record = service.workspace.load_run(run_id_for(service, neuron, config))
                 if record is None:
                     continue
-            else:
-                try:
-                    record = label_neuron(service, neuron, config)
-                except LoopError as err:
-                    record = service.workspace.load_run(run_id_for(service, neuron, config))
-                    if record is None:  # the failed run's record could not be read back
-                        print(
-                            f"{variant} neuron {neuron}: skipped, {err} (no stored record)",
-                            file=sys.stderr,
-                            flush=True,
-                        )
-                        continue
+            else:  # the run's record as saved, finished or failed
+                record = label_neurons(service, [neuron], config, batch_neurons=1)[0].record
             wall = time.perf_counter() - start
             row = neuron_row(service, record, names[neuron] if names else None, wall)
             rows[variant].append(row)
