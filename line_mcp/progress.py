@@ -41,7 +41,9 @@ class StderrProgress:
     def __call__(self, task: str, done: int, total: int) -> None:
         now = time.monotonic()
         start = self._start.setdefault(task, now)
-        if done < total and now - self._last.get(task, 0.0) < self._interval:
+        # A task's first line always prints (the monotonic clock may start near 0 at boot).
+        last = self._last.get(task)
+        if done < total and last is not None and now - last < self._interval:
             return
         self._last[task] = now
         elapsed = now - start
