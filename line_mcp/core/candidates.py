@@ -30,7 +30,6 @@ from pydantic import BaseModel, ConfigDict
 from line_mcp.core.concepts import (
     concept_key,
     concept_text_error,
-    find_duplicate,
     near_keys,
 )
 from line_mcp.core.scoreboard import ScoreboardEntry
@@ -317,19 +316,21 @@ def filter_new(
         >>> filter_new([Candidate(concept="Dogs", origin="bank")], ["dog"], 3)
         []
     """
-    similarity = None
-    if vectors is not None:
-
-        def similarity(a: str, b: str) -> float:
-            return float(vectors[a] @ vectors[b])
-
+    texts = [c.concept for c in candidates]
+    if vectors is not None and texts and taken:
+        # One matrix product instead of a dot per (candidate, taken) pair.
+        cosines = np.stack([vectors[t] for t in texts]) @ np.stack([vectors[t] for t in taken]).T
+        similar = (cosines >= similarity_threshold).any(axis=1)
+    else:
+        similar = np.zeros(len(texts), dtype=bool)
+    taken_keys = [concept_key(t) for t in taken]
     kept: list[Candidate] = []
     kept_keys: list[str] = []
-    for candidate in candidates:
+    for candidate, near_taken in zip(candidates, similar, strict=True):
         key = concept_key(candidate.concept)
         if not key or key in kept_keys or concept_text_error(candidate.concept, max_words):
             continue
-        if find_duplicate(candidate.concept, taken, similarity, similarity_threshold):
+        if near_taken or any(near_keys(key, k) for k in taken_keys):
             continue
         if any(near_keys(key, k) for k in kept_keys):  # e.g. 'grey cat' after 'gray cat'
             continue

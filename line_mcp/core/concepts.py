@@ -169,6 +169,7 @@ def concept_key(text: str) -> str:
     return " ".join(_singular(w) for w in words if w not in _ARTICLES)
 
 
+@functools.lru_cache(maxsize=1 << 18)  # pure; guided steps compare the same pairs every step
 def near_keys(a: str, b: str) -> bool:
     """Whether two canonical keys name one concept: equal but for spacing, or a
     near-identical spelling (edit ratio at least ``NEAR_DUPLICATE_RATIO``).

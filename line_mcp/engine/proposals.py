@@ -20,7 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
-from line_mcp.backends.base import AnswerScorer, LabelMatcher, SourceLabels
+from line_mcp.backends.base import AnswerScorer, DrawabilityCheck, LabelMatcher, SourceLabels
 from line_mcp.config import LoopConfig
 from line_mcp.core import prompts
 from line_mcp.core.answers import concept_error, parse_answer
@@ -211,6 +211,9 @@ class CandidateRanker:
         generator = self.backends.generator
         if not isinstance(generator, LabelMatcher):
             return fresh
+        if isinstance(generator, DrawabilityCheck):
+            # Match every phrase in one embedding batch; one by one costs a forward pass each.
+            generator.can_draw([*taken, *(c.concept for c in fresh)])
         drawn = {generator.matches(concept, 1)[0][0] for concept in taken}
         return [c for c in fresh if generator.matches(c.concept, 1)[0][0] not in drawn]
 
@@ -245,7 +248,8 @@ class GuidedStrategy:
             attempts = free.attempts
             if free.concept is not None:
                 pool = [Candidate(concept=free.concept, origin="llm"), *pool]
-        candidates = self.ranker.new_candidates(pool, request.taken, config)
+        with timed(clock, "candidates"):
+            candidates = self.ranker.new_candidates(pool, request.taken, config)
         if not candidates:
             return Proposal(None, "", request.prompt, attempts)
         with timed(clock, "ranking"):
@@ -271,7 +275,8 @@ class HintedStrategy:
     def propose(self, request: ProposalRequest, clock: Stopwatch | None = None) -> Proposal:
         pool, board, rng = _knowledge_pool(self.knowledge, request, clock)
         config = request.config
-        hints = self.ranker.new_candidates(pool, request.taken, config)
+        with timed(clock, "candidates"):
+            hints = self.ranker.new_candidates(pool, request.taken, config)
         if hints:
             order = self.ranker.rank(
                 hints, board, request.prompt, config, rng, request.summary, clock

@@ -30,7 +30,7 @@ import random
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -150,30 +150,50 @@ class ComposeGenerator:
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019
     def _object_matches(self, concept: str, phrase: str) -> tuple[LabelMatch, ...]:
+        """The labels a phrase is drawn from (ties of the best), those with a picture only."""
+        found = self._accepted_matches(concept, phrase)
+        # A label whose files hold no picture (a few clip-art PNGs are fully
+        # transparent) cannot be drawn from.
+        usable = tuple(m for m in found if self._has_picture(m))
+        if not usable:
+            self._no_picture(concept, phrase, found[0])
+        return usable
+
+    @functools.lru_cache(maxsize=65536)  # noqa: B019
+    def _first_object_match(self, concept: str, phrase: str) -> LabelMatch:
+        """The first of :meth:`_object_matches`, found reading only up to its first picture:
+        what a drawing key and the drawability flag need (the other ties are read when drawn)."""
+        found = self._accepted_matches(concept, phrase)
+        first = next((m for m in found if self._has_picture(m)), None)
+        if first is None:
+            self._no_picture(concept, phrase, found[0])
+        return first
+
+    def _accepted_matches(self, concept: str, phrase: str) -> list[LabelMatch]:
         found = self.matcher.best(phrase)
         best = found[0] if found else None
-        threshold = self._options.threshold
         if best is None or not self._accepted(found):
             raise NotDrawableError(
                 concept,
                 phrase,
                 best.label if best else None,
                 best.similarity if best else 0.0,
-                threshold,
+                self._options.threshold,
             )
-        # A label whose files hold no picture (a few clip-art PNGs are fully
-        # transparent) cannot be drawn from.
-        found = [m for m in found if any(self._usable(e) for e in m.entries)]
-        if not found:
-            raise NotDrawableError(
-                concept,
-                phrase,
-                best.label,
-                best.similarity,
-                threshold,
-                detail=f"the images labelled {best.label!r} hold no picture",
-            )
-        return tuple(found)
+        return found
+
+    def _has_picture(self, match: LabelMatch) -> bool:
+        return any(self._usable(e) for e in match.entries)
+
+    def _no_picture(self, concept: str, phrase: str, best: LabelMatch) -> NoReturn:
+        raise NotDrawableError(
+            concept,
+            phrase,
+            best.label,
+            best.similarity,
+            self._options.threshold,
+            detail=f"the images labelled {best.label!r} hold no picture",
+        )
 
     def plan(self, concept: str) -> list[tuple[ObjectPart, tuple[LabelMatch, ...]]]:
         """Every object of the concept with its matched labels.
@@ -184,6 +204,12 @@ class ComposeGenerator:
         """
         parts = self.parse(concept)
         return [(part, self._object_matches(concept, part.phrase)) for part in parts.objects]
+
+    def first_matches(self, concept: str) -> list[tuple[ObjectPart, LabelMatch]]:
+        """Every object of the concept with the label it is keyed by (the first of
+        :meth:`plan`'s), the same errors as :meth:`plan`."""
+        parts = self.parse(concept)
+        return [(part, self._first_object_match(concept, part.phrase)) for part in parts.objects]
 
     def can_draw(self, concepts: Sequence[str]) -> list[bool]:
         """Whether each concept can be drawn (parses and every object has a source).
@@ -209,7 +235,7 @@ class ComposeGenerator:
         result = []
         for concept, parts in zip(concepts, parsed, strict=True):
             try:
-                result.append(parts is not None and self.plan(concept) is not None)
+                result.append(parts is not None and self.first_matches(concept) is not None)
             except ValueError:
                 result.append(False)
         return result
@@ -238,19 +264,19 @@ class ComposeGenerator:
         taken concept at every step, and a concept's plan never changes."""
         try:
             parts = self.parse(concept)
-            planned = self.plan(concept)
+            planned = self.first_matches(concept)
         except ValueError:
             return f"(not drawable) {concept}", 0.0
         pieces = []
-        for part, found in planned:
+        for part, first in planned:
             pieces.append(
-                f"{self._count(part)}x{found[0].label}"
+                f"{self._count(part)}x{first.label}"
                 f"/{part.colour or '-'}/{part.pattern or '-'}/{part.size or '-'}"
             )
         key = " + ".join(pieces) or f"fill {parts.colour}/{parts.pattern}"
         if parts.setting:
             key += f" @ {parts.setting}"
-        score = min((found[0].similarity for _, found in planned), default=1.0)
+        score = min((first.similarity for _, first in planned), default=1.0)
         return key, score
 
     def _count(self, part: ObjectPart) -> int:

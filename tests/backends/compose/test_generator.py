@@ -167,3 +167,32 @@ def test_source_labels_are_labels_not_drawing_keys(generator) -> None:
     labels = generator.source_labels("dog", 3)
     assert labels[0] == ("dog", 1.0)
     assert all(label in generator.matcher.labels for label, _ in labels)
+
+
+def test_a_label_without_a_picture_is_passed_over(embedder, monkeypatch) -> None:
+    # "ball" ties six labels; with the first one's files blank, keys, drawability and
+    # drawings all use the others, and reading one picture per label is enough.
+    fresh = resolve("generator", SPEC, BuildContext(embedder=embedder))
+    ties = [m.label for m in fresh.matcher.best("ball")]
+    blank, read = ties[0], []
+
+    def usable(entry: banks.BankImage) -> bool:
+        read.append(entry.label)
+        return entry.label != blank
+
+    monkeypatch.setattr(fresh, "_usable", usable)
+    key = fresh.matches("ball", 1)[0][0]
+    assert key.startswith(f"1x{ties[1]}/")
+    assert read == ties[:2]  # the key reads no further than the first picture
+    assert fresh.can_draw(["ball"]) == [True]
+    assert [m.label for _, found in fresh.plan("ball") for m in found] == ties[1:]
+    assert provenance(draw(fresh, "ball", seeds=(0,))[0]).objects[0].match.label != blank
+
+
+def test_a_phrase_whose_labels_hold_no_picture_is_not_drawable(embedder, monkeypatch) -> None:
+    fresh = resolve("generator", SPEC, BuildContext(embedder=embedder))
+    monkeypatch.setattr(fresh, "_usable", lambda entry: entry.label != "cat")
+    assert fresh.can_draw(["cat", "dog"]) == [False, True]
+    assert fresh.matches("cat", 1)[0][1] == 0.0
+    with pytest.raises(NotDrawableError, match="hold no picture"):
+        draw(fresh, "cat", seeds=(0,))
