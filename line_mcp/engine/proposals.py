@@ -89,6 +89,11 @@ class ProposalRequest:
 class ProposalStrategy(Protocol):
     """One way of proposing a step's concept."""
 
+    @staticmethod
+    def needs_llm(config: LoopConfig) -> bool:
+        """Whether proposing with ``config`` calls the proposer (else it need not load)."""
+        ...
+
     def propose(self, request: ProposalRequest, clock: Stopwatch | None = None) -> Proposal:
         """The proposal for ``request``; every LLM attempt is in ``Proposal.attempts``."""
         ...
@@ -103,6 +108,10 @@ class FreeTextStrategy:
 
     def __init__(self, backends: Backends) -> None:
         self.backends = backends
+
+    @staticmethod
+    def needs_llm(config: LoopConfig) -> bool:
+        return True
 
     def propose(self, request: ProposalRequest, clock: Stopwatch | None = None) -> Proposal:
         return self.ask(request, request.prompt, request.config.max_retries, clock)
@@ -151,6 +160,11 @@ class CandidateRanker:
     def __init__(self, backends: Backends) -> None:
         self.backends = backends
 
+    @staticmethod
+    def needs_llm(config: LoopConfig) -> bool:
+        """Whether ranking with ``config`` asks the proposer (the "llm" and "both" rankers)."""
+        return config.proposal_ranker != "embedding"
+
     def rank(
         self,
         candidates: Sequence[Candidate],
@@ -165,7 +179,7 @@ class CandidateRanker:
         texts = [c.concept for c in candidates]
         scores = np.zeros(len(texts))
         generator, scorer = self.backends.generator, None
-        if config.proposal_ranker != "embedding":  # only then is the LLM needed (and loaded)
+        if self.needs_llm(config):  # only then is the LLM loaded
             proposer = self.backends.proposer
             scorer = proposer if isinstance(proposer, AnswerScorer) else None
         ranker = config.proposal_ranker if scorer is not None else "embedding"
@@ -240,6 +254,10 @@ class GuidedStrategy:
         self.ranker = ranker
         self.free_text = free_text
 
+    @staticmethod
+    def needs_llm(config: LoopConfig) -> bool:
+        return config.proposal_free_text or CandidateRanker.needs_llm(config)
+
     def propose(self, request: ProposalRequest, clock: Stopwatch | None = None) -> Proposal:
         pool, board, rng = _knowledge_pool(self.knowledge, request, clock)
         config, attempts = request.config, list[Attempt]()
@@ -271,6 +289,10 @@ class HintedStrategy:
         self.knowledge = knowledge
         self.ranker = ranker
         self.free_text = free_text
+
+    @staticmethod
+    def needs_llm(config: LoopConfig) -> bool:
+        return True
 
     def propose(self, request: ProposalRequest, clock: Stopwatch | None = None) -> Proposal:
         pool, board, rng = _knowledge_pool(self.knowledge, request, clock)
@@ -317,6 +339,20 @@ def default_knowledge(backends: Backends) -> ConceptKnowledge:
     return ConceptKnowledge(wordnet, matches, visual)
 
 
+# The strategies that propose from offline knowledge, built on the shared knowledge.
+_KNOWLEDGE_STRATEGIES: dict[str, type[GuidedStrategy] | type[HintedStrategy]] = {
+    "guided": GuidedStrategy,
+    "hinted": HintedStrategy,
+}
+
+
+def _strategy_class(mode: str) -> type[ProposalStrategy]:
+    strategies = {"llm": FreeTextStrategy, **_KNOWLEDGE_STRATEGIES}
+    if mode not in strategies:
+        raise ValueError(f"unknown proposal mode {mode!r}; modes: {', '.join(strategies)}")
+    return strategies[mode]
+
+
 class Proposals:
     """Proposes the next concept of a run, as ``LoopConfig.proposal`` says.
 
@@ -356,23 +392,15 @@ class Proposals:
         return "guided" if small else "llm"
 
     def needs_llm(self, config: LoopConfig) -> bool:
-        """Whether runs with ``config`` call the proposer at all: guided proposals ranked
-        by embeddings, without the LLM's own answer, never do."""
-        return (
-            self.resolved_mode(config) != "guided"
-            or config.proposal_free_text
-            or config.proposal_ranker != "embedding"
-        )
+        """Whether runs with ``config`` call the proposer at all (its strategy says: guided
+        proposals ranked by embeddings, without the LLM's own answer, never do)."""
+        return _strategy_class(self.resolved_mode(config)).needs_llm(config)
 
     def strategy(self, mode: str) -> ProposalStrategy:
         """The strategy of a resolved mode."""
-        if mode == "llm":
+        if _strategy_class(mode) is FreeTextStrategy:
             return self.free_text
-        if mode == "guided":
-            return GuidedStrategy(self.knowledge, self.ranker, self.free_text)
-        if mode == "hinted":
-            return HintedStrategy(self.knowledge, self.ranker, self.free_text)
-        raise ValueError(f"unknown proposal mode {mode!r}; modes: llm, guided, hinted")
+        return _KNOWLEDGE_STRATEGIES[mode](self.knowledge, self.ranker, self.free_text)
 
     def propose(
         self,
