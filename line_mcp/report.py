@@ -74,8 +74,23 @@ def _images_by_concept(record: RunRecord) -> dict[str, list[DrawnImage]]:
     return images
 
 
+def thumbnail_encoder(workspace: Workspace) -> Callable[[str], str | None]:
+    """Image id -> base64 PNG thumbnail (None when its pixels are not stored), memoised:
+    a step's images show in two tables of a page, and a layer's boards share images."""
+
+    @functools.lru_cache(maxsize=4096)
+    def encoded(image_id: str) -> str | None:
+        data = workspace.thumbnail_png(image_id, REPORT_THUMBNAIL_SIDE)
+        return None if data is None else base64.b64encode(data).decode()
+
+    return encoded
+
+
 def run_page(
-    workspace: Workspace, record: RunRecord, evaluations: list[StoredEvaluation] | None = None
+    workspace: Workspace,
+    record: RunRecord,
+    evaluations: list[StoredEvaluation] | None = None,
+    encoded: Callable[[str], str | None] | None = None,
 ) -> str:
     """The HTML page of one run.
 
@@ -83,6 +98,7 @@ def run_page(
         workspace: Where the run's images are stored.
         record: The run.
         evaluations: CoSy grades of the run's neuron (default: those kept in the workspace).
+        encoded: The thumbnails (default: a :func:`thumbnail_encoder` for this page).
 
     Returns:
         A self-contained HTML document.
@@ -90,13 +106,7 @@ def run_page(
     label = record.label.concept if record.label else None
     title = f"neuron {record.neuron} of {record.layer}: {label or record.status}"
     images = _images_by_concept(record)
-
-    # A step's images show in both tables: encode each thumbnail once per page.
-    @functools.cache
-    def encoded(image_id: str) -> str | None:
-        data = workspace.thumbnail_png(image_id, REPORT_THUMBNAIL_SIDE)
-        return None if data is None else base64.b64encode(data).decode()
-
+    encoded = encoded or thumbnail_encoder(workspace)
     body = [
         f"<h1>{escape(title)}</h1>",
         f'<p class="muted">run {escape(record.run_id)} · target '
@@ -223,12 +233,14 @@ def write_reports(workspace: Workspace, records: list[RunRecord], folder: str | 
     stored = {r.run_id: r for r in workspace.load_runs(["all"])}
     every = {**stored, **given}
     evaluations = workspace.evaluations()
+    encoded = thumbnail_encoder(workspace)
     rows = []
     for record in sorted(every.values(), key=lambda r: (r.layer, r.neuron, r.run_id)):
         name = f"{record.run_id}.html"
         if record.run_id in given or not (folder / name).exists():
             graded = [e for e in evaluations if _same_neuron(e, record)]
-            atomic_write_bytes(folder / name, run_page(workspace, record, graded).encode())
+            page = run_page(workspace, record, graded, encoded)
+            atomic_write_bytes(folder / name, page.encode())
         label = record.label
         concept = f" (concept {record.concept_index})" if record.concept_index > 1 else ""
         auc = next(

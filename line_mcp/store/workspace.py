@@ -274,7 +274,7 @@ class Workspace:
         image = self.load_image(image_id)
         image.thumbnail((side, side))
         buffer = io.BytesIO()
-        image.save(buffer, format="PNG", optimize=True)
+        image.save(buffer, format="PNG")  # optimize=True: 2.3x the time for 3 % fewer bytes
         return buffer.getvalue()
 
     def image_path(self, image_id: str) -> Path:
