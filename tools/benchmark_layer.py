@@ -70,12 +70,12 @@ def run_arm(
     # duplicate checks) warm and look faster. WordNet stays parsed, like a loaded model.
     concept_key.cache_clear()
     near_keys.cache_clear()
-    service = LineService(backends, root)
-    if not service.vocabulary.ready(config):
-        raise SystemExit(f"the base workspace has no cached vocabulary for {config}: aborting")
     load_start = time.perf_counter()
+    service = LineService(backends, root)
     load_backends(service, config)
     load_s = time.perf_counter() - load_start
+    if not service.vocabulary.ready(config):
+        raise SystemExit(f"the base workspace has no cached vocabulary for {config}: aborting")
     clock, generated = Stopwatch(), service.drawing.generated
     start = time.perf_counter()
     if batch is None:
