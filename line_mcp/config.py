@@ -227,6 +227,14 @@ class LoopConfig(_Config):
         "images, none drawn); off keeps the paper's loop",
         json_schema_extra=RUN_ONLY,
     )
+    pool_bar: Literal["minimum", "median", "best"] = Field(
+        "minimum",
+        description="with share_concepts, what a pool concept's score for the neuron must "
+        "beat on its board to be a step's proposal: minimum (it would enter the board; the "
+        "fewest images), median, or best (it would lead the board; the neuron proposes "
+        "more of its own concepts)",
+        json_schema_extra=RUN_ONLY,
+    )
 
     @property
     def scoreboard_size(self) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import statistics
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -166,9 +167,9 @@ def pool_proposal(
     """A step's concept taken from the layer's pool (``share_concepts``), or None.
 
     The best pool concept the run has not had (board, history, excluded) is
-    the step's proposal when it beats the board's minimum: it was drawn for
-    another neuron, so it enters this board without a new image. Otherwise
-    (None) the proposer proposes as usual.
+    the step's proposal when it beats the board's ``config.pool_bar`` score
+    (minimum, median or best): it was drawn for another neuron, so it enters
+    this board without a new image. Otherwise (None) the proposer proposes as usual.
     """
     board = record.scoreboard()
     taken = {concept_key(c) for c in [*record.excluded, *record.proposed()]}
@@ -178,12 +179,18 @@ def pool_proposal(
     if not scored or not board:
         return None
     concept, score = max(scored, key=lambda item: item[1])
-    minimum = min(e.score for e in board)
-    if score <= minimum:
+    scores = [e.score for e in board]
+    bars: dict[str, Callable[[list[float]], float]] = {
+        "minimum": min,
+        "median": statistics.median,
+        "best": max,
+    }
+    bar = bars[config.pool_bar](scores)
+    if score <= bar:
         return None
     reasoning = (
         f"from the layer's concept pool (drawn for another neuron): scores {score:.4g} "
-        f"here, above the board's minimum {minimum:.4g}"
+        f"here, above the board's {config.pool_bar} {bar:.4g}"
     )
     return Proposal(concept, reasoning, "", [], "pool")
 

@@ -149,3 +149,21 @@ def test_tiny_real_llm_batch_gives_the_same_records(fake_backends, tmp_path):
         assert comparable(result.record) == comparable(record)
     replies = {a.output for r in alone for s in r.steps for a in s.attempts}
     assert len(replies) > 3  # sampled replies, not one repeated string
+
+
+def test_pool_bar_best_takes_only_pool_concepts_that_lead_the_board(fake_backends, tmp_path):
+    fakes.FakeProposer.script = None
+
+    def pool_steps(config, name):
+        service = LineService(fake_backends, tmp_path / name)
+        results = label_neurons(service, [0, 1, 2, 3], config, 4)
+        return [s for r in results for s in r.record.steps if s.proposal_origin == "pool"]
+
+    sharing = CONFIG.model_copy(update={"share_concepts": True, "iterations": 8})
+    entering = pool_steps(sharing, "minimum")
+    leading = pool_steps(sharing.model_copy(update={"pool_bar": "best"}), "best")
+    assert 0 < len(leading) < len(entering)
+    for step in leading:
+        assert step.score == max(e.score for e in step.scoreboard)
+        assert "above the board's best" in step.reasoning
+    assert any(s.score < max(e.score for e in s.scoreboard) for s in entering)

@@ -7,7 +7,8 @@ no arm pays the first-run vocabulary pass and no arm reuses another arm's images
 
 - ``one-at-a-time``: :func:`line_mcp.loop.label_neuron`, neuron after neuron;
 - ``lockstep-B``: :func:`line_mcp.layer.label_neurons` with batches of B;
-- ``pool-B``: the same with ``share_concepts`` on.
+- ``pool-B``: the same with ``share_concepts`` on (``pool-B-BAR`` for each
+  ``--pool-bars`` value other than the default, see ``LoopConfig.pool_bar``).
 
 Measured per arm: wall time of the labeling (models already loaded) split into
 the LLM, guided proposals, drawing ("images"), the target and the rest (board
@@ -140,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", default="16", help="lockstep batch sizes, comma-separated")
     parser.add_argument("--pool-batch", type=int, default=16, help="batch of the pool arm")
     parser.add_argument(
+        "--pool-bars",
+        default="minimum",
+        help="pool arms, one per bar a pool concept must beat (minimum, median, best), "
+        "comma-separated",
+    )
+    parser.add_argument(
         "--proposal",
         default="auto",
         choices=["auto", "llm", "guided", "hinted"],
@@ -186,12 +193,15 @@ def main(argv: list[str] | None = None) -> int:
     vocabulary_s = time.perf_counter() - vocabulary_start
     del preparing  # each arm builds its own models
     arms: dict[str, dict[str, Any]] = {}
-    plan: list[tuple[str, int | None, bool]] = [("one-at-a-time", None, False)]
-    plan += [(f"lockstep-{b}", int(b), False) for b in args.batches.split(",")]
-    plan += [(f"pool-{args.pool_batch}", args.pool_batch, True)]
-    for name, batch, share in plan:
+    plain_arms: list[tuple[str, int | None, dict[str, Any]]] = [("one-at-a-time", None, {})]
+    plain_arms += [(f"lockstep-{b}", int(b), {}) for b in args.batches.split(",")]
+    pool_arms = [
+        (_pool_arm(args.pool_batch, b), args.pool_batch, {"share_concepts": True, "pool_bar": b})
+        for b in args.pool_bars.split(",")
+    ]
+    for name, batch, changes in [*plain_arms, *pool_arms]:
         root = _arm_workspace(prepared, args.scratch, name)
-        arm_config = config.model_copy(update={"share_concepts": share})
+        arm_config = LoopConfig.model_validate({**config.model_dump(), **changes})
         print(f"[benchmark] {name} ...", file=sys.stderr, flush=True)
         arms[name] = run_arm(backends, root, neurons, arm_config, batch, evaluation)
         print(
@@ -215,17 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     # most everything else: its speedup is bounded by 1 / (that work's share).
     per_image = sum(base_arm["parts_s"].get(p, 0.0) for p in ("images", "target"))
     same_images_bound = base_arm["wall_s"] / per_image if per_image else None
-    pool = arms[f"pool-{args.pool_batch}"]
     plain = arms.get(f"lockstep-{args.pool_batch}", base_arm)
-    common = sorted(set(pool["auc"]) & set(plain["auc"]))
-    # Runs that end without a label (a proposer that never answers) have no AUC to pair.
-    test = (
-        dataclasses.asdict(
-            paired_test([pool["auc"][n] for n in common], [plain["auc"][n] for n in common])
-        )
-        if common
-        else None
-    )
+    tests = {name: _paired_auc(arms[name], plain) for name, _, _ in pool_arms}
     result = {
         "command": "tools/benchmark_layer.py " + " ".join(argv or sys.argv[1:]),
         "machine": f"{platform.machine()}, {platform.system()}",
@@ -236,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         "vocabulary_cached_in_base": vocabulary_cached,
         "vocabulary_s": vocabulary_s,
         "arms": arms,
-        "pool_vs_plain_auc": test,
+        "pool_vs_plain_auc": tests,
         "same_images_speedup_bound": same_images_bound,
         "total_s": time.perf_counter() - started,
     }
@@ -246,6 +247,20 @@ def main(argv: list[str] | None = None) -> int:
     out.with_suffix(".md").write_text(markdown(result))
     print(markdown(result))
     return 0
+
+
+def _pool_arm(batch: int, bar: str) -> str:
+    return f"pool-{batch}" if bar == "minimum" else f"pool-{batch}-{bar}"
+
+
+def _paired_auc(pool: dict[str, Any], plain: dict[str, Any]) -> dict[str, Any] | None:
+    """The paired test of two arms' held-out AUCs over the neurons labeled in both
+    (a run that ends without a label, e.g. a proposer that never answers, has none)."""
+    common = sorted(set(pool["auc"]) & set(plain["auc"]))
+    if not common:
+        return None
+    scores = paired_test([pool["auc"][n] for n in common], [plain["auc"][n] for n in common])
+    return dataclasses.asdict(scores)
 
 
 def _number(value: float | None) -> str:
@@ -286,16 +301,18 @@ def markdown(result: dict[str, Any]) -> str:
             f"{arm['pool_steps']} / {arm['steps']} | {_number(arm['mean_auc'])} | "
             f"{same} |"
         )
-    comparison = result["pool_vs_plain_auc"]
+    lines.append("")
+    for name, comparison in result["pool_vs_plain_auc"].items():
+        lines += [
+            f"{name} vs no pool (same batch), paired held-out AUC: "
+            + (
+                ", ".join(f"{k} {v}" for k, v in comparison.items())
+                if comparison
+                else "no neuron has a label in both arms"
+            ),
+            "",
+        ]
     lines += [
-        "",
-        "Pool vs no pool (same batch), paired held-out AUC: "
-        + (
-            ", ".join(f"{k} {v}" for k, v in comparison.items())
-            if comparison
-            else "no neuron has a label in both arms"
-        ),
-        "",
         "Images per neuron counts every image generated after the vocabulary pass (the "
         "initial board reads the pass's stored pixels when the base workspace kept them; "
         "one drawn before pixels were kept draws the board's entries again). Guided is "

@@ -32,8 +32,11 @@ def run_on_fakes(tmp_path: Path, neurons: str, batches: str, *extra: str) -> tup
 
 
 def test_the_benchmark_runs_every_arm_on_fakes(fake_backends, tmp_path):
-    result, markdown = run_on_fakes(tmp_path, "0-3", "2,4")
-    assert list(result["arms"]) == ["one-at-a-time", "lockstep-2", "lockstep-4", "pool-4"]
+    result, markdown = run_on_fakes(tmp_path, "0-3", "2,4", "--pool-bars", "minimum,best")
+    arms = ["one-at-a-time", "lockstep-2", "lockstep-4", "pool-4", "pool-4-best"]
+    assert list(result["arms"]) == arms
+    assert result["arms"]["pool-4-best"]["pool_steps"] <= result["arms"]["pool-4"]["pool_steps"]
+    assert set(result["pool_vs_plain_auc"]) == {"pool-4", "pool-4-best"}
     assert result["arms"]["lockstep-4"]["records_equal_to_one_at_a_time"] == 4
     assert all(a["finished"] == 4 for a in result["arms"].values())
     assert result["vocabulary_cached_in_base"] is False
@@ -49,5 +52,5 @@ def test_the_benchmark_reports_arms_whose_runs_end_without_a_label(
     monkeypatch.setattr(fakes.FakeProposer, "script", staticmethod(lambda prompt, seed: too_long))
     result, markdown = run_on_fakes(tmp_path, "0-1", "2", "--proposal", "llm")
     assert all(a["mean_auc"] is None for a in result["arms"].values())
-    assert result["pool_vs_plain_auc"] is None
+    assert result["pool_vs_plain_auc"] == {"pool-2": None}
     assert "no neuron has a label in both arms" in markdown
