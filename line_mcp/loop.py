@@ -157,6 +157,14 @@ def pool_scores(
     return list(zip(concepts, scores, strict=True))
 
 
+#: ``LoopConfig.pool_bar`` -> the board score a pool concept must beat.
+_POOL_BARS: dict[str, Callable[[list[float]], float]] = {
+    "minimum": min,
+    "median": statistics.median,
+    "best": max,
+}
+
+
 def pool_proposal(
     drawing: Drawing,
     record: RunRecord,
@@ -179,13 +187,7 @@ def pool_proposal(
     if not scored or not board:
         return None
     concept, score = max(scored, key=lambda item: item[1])
-    scores = [e.score for e in board]
-    bars: dict[str, Callable[[list[float]], float]] = {
-        "minimum": min,
-        "median": statistics.median,
-        "best": max,
-    }
-    bar = bars[config.pool_bar](scores)
+    bar = _POOL_BARS[config.pool_bar]([e.score for e in board])
     if score <= bar:
         return None
     reasoning = (
