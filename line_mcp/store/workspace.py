@@ -120,9 +120,10 @@ class Workspace:
         try:
             for sub in ("runs", "images", "arrays"):
                 (self.root / sub).mkdir(parents=True, exist_ok=True)
-            probe = self.root / ".write-probe"
-            probe.write_bytes(b"")
-            probe.unlink()
+            # A file of its own name: processes opening the workspace at once (Ray
+            # actors, servers) must not remove each other's probe.
+            with tempfile.TemporaryFile(dir=self.root, prefix=".write-probe-"):
+                pass
         except OSError as err:
             raise WorkspaceError(
                 f"workspace {str(self.root)!r} is not writable: {err.strerror or err}"

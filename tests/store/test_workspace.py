@@ -1,5 +1,6 @@
 import io
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -65,3 +66,25 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, mon
         atomic_write_bytes(path, b"new")
     assert path.read_bytes() == b"old"
     assert [p.name for p in path.parent.iterdir()] == ["r.json"]
+
+
+def test_workspaces_opened_at_once_by_many_openers_all_open(tmp_path) -> None:
+    # Ray actors and servers open one workspace at the same moment: none may see
+    # another's writability check as its own failure.
+    errors: list[Exception] = []
+    start = threading.Barrier(8)
+
+    def open_many() -> None:
+        start.wait()
+        for _ in range(40):
+            try:
+                Workspace(tmp_path)
+            except Exception as err:  # collected and reported below
+                errors.append(err)
+
+    threads = [threading.Thread(target=open_many) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
